@@ -1,1 +1,43 @@
-//! placeholder
+//! Kiln's render pipeline: the renderer interface, the built-in directory
+//! renderer, engine detection, and the read-set render cache.
+//!
+//! [`Pipeline::generate`] resolves a revision through the Git cache, finds a
+//! cached render whose recorded reads all still hold in the new tree (so a
+//! commit that touches none of an app's inputs runs no renderer), and
+//! otherwise runs the renderer against a [`kiln_source::Tree`] that records
+//! every read. The pipeline knows nothing of gRPC; front ends map their wire
+//! types onto [`GenerateRequest`].
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kiln_git::{CacheOptions, GitCache};
+//! use kiln_render::{GenerateRequest, Pipeline, PipelineOptions};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let git = Arc::new(GitCache::open(CacheOptions::new("/tmp/kiln").allow(["**"]))?);
+//! let pipeline = Pipeline::new(git, PipelineOptions::default());
+//! let out = pipeline
+//!     .generate(GenerateRequest::new("https://github.com/acme/apps", "main", "apps/web"))
+//!     .await?;
+//! println!("{} objects from {}", out.manifests.len(), out.commit);
+//! # Ok(()) }
+//! ```
+
+mod apps;
+mod cache;
+mod detect;
+mod directory;
+mod error;
+mod manifest;
+mod pipeline;
+mod renderer;
+
+pub use self::{
+    apps::{App, list_apps},
+    cache::{CacheCounters, RenderCache},
+    detect::{Engine, detect_engine},
+    directory::DirectoryRenderer,
+    error::{ErrorKind, PipelineError, RenderError},
+    manifest::{manifests_to_yaml, parse_manifests},
+    pipeline::{GenerateRequest, Generated, Pipeline, PipelineOptions, Timings},
+    renderer::{RenderInput, Renderer, RendererInfo},
+};

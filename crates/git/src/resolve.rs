@@ -1,0 +1,210 @@
+use std::{sync::Arc, time::Duration};
+
+use kiln_source::Oid;
+use tracing::instrument;
+
+use crate::{
+    Error, GitCache, Mirror,
+    backend::{from_oid, to_oid},
+    error::chain,
+};
+
+/// How a revision string was interpreted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevisionKind {
+    /// A branch (`refs/heads/…`).
+    Branch,
+    /// A tag (`refs/tags/…`), peeled to its commit.
+    Tag,
+    /// The remote's HEAD.
+    Head,
+    /// A full ref name given verbatim.
+    Ref,
+    /// A full or abbreviated commit id.
+    Commit,
+}
+
+impl RevisionKind {
+    /// Lower-case name as the API reports it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevisionKind::Branch => "branch",
+            RevisionKind::Tag => "tag",
+            RevisionKind::Head => "head",
+            RevisionKind::Ref => "ref",
+            RevisionKind::Commit => "commit",
+        }
+    }
+}
+
+/// A revision resolved to a commit of a mirror.
+#[derive(Clone)]
+pub struct Resolved {
+    /// The mirror holding the commit.
+    pub mirror: Arc<Mirror>,
+    /// The commit id.
+    pub commit: Oid,
+    /// How the revision was read.
+    pub kind: RevisionKind,
+    /// The full ref name it matched, if it was a ref.
+    pub reference: Option<String>,
+    /// True when the remote was unreachable and older refs answered.
+    pub stale: bool,
+}
+
+fn is_hex(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl GitCache {
+    /// Resolves `revision` (branch, tag, full or abbreviated sha, full ref,
+    /// or HEAD; empty means HEAD) of the repository at `url` to a commit.
+    #[instrument(skip_all, fields(repo = %url, revision = %revision))]
+    pub async fn resolve(&self, url: &str, revision: &str) -> Result<Resolved, Error> {
+        let mirror = self.mirror(url)?;
+        self.resolve_in(&mirror, revision, self.options().fetch_interval).await
+    }
+
+    /// Resolves a revision in an already opened mirror, fetching when the
+    /// refs are older than `max_age`.
+    pub async fn resolve_in(&self, mirror: &Arc<Mirror>, revision: &str, max_age: Duration) -> Result<Resolved, Error> {
+        let rev = match revision.trim() {
+            "" => "HEAD",
+            r => r,
+        };
+        // A full sha we already hold needs no network at all.
+        if rev.len() == 40 && is_hex(rev) && mirror.has_object(parse_full(rev)?) {
+            return commit_of(mirror, rev, parse_full(rev)?, RevisionKind::Commit, None, false);
+        }
+        let stale = self.refresh(mirror, max_age).await?;
+        if let Some(found) = resolve_local(mirror, rev, stale)? {
+            return Ok(found);
+        }
+        // An id we do not have yet may be newer than our last fetch.
+        if is_hex(rev) && rev.len() >= 4 && !stale {
+            let stale = self.refresh(mirror, Duration::ZERO).await?;
+            if let Some(found) = resolve_local(mirror, rev, stale)? {
+                return Ok(found);
+            }
+        }
+        if stale {
+            let cause = mirror.lock_state().last_error.clone().unwrap_or_default();
+            return Err(Error::Unavailable {
+                repo: mirror.url().key().to_owned(),
+                cause: format!("revision '{rev}' is not in the mirror and the remote is unreachable: {cause}"),
+            });
+        }
+        Err(Error::RevisionNotFound {
+            repo: mirror.url().key().to_owned(),
+            revision: rev.to_owned(),
+        })
+    }
+}
+
+fn parse_full(rev: &str) -> Result<Oid, Error> {
+    let mut out = [0u8; 20];
+    hex::decode_to_slice(rev, &mut out).map_err(|e| Error::InvalidUrl {
+        url: rev.to_owned(),
+        reason: e.to_string(),
+    })?;
+    Ok(Oid(out))
+}
+
+/// Resolves a revision from the mirror's refs and objects, without network.
+pub(crate) fn resolve_local(mirror: &Arc<Mirror>, rev: &str, stale: bool) -> Result<Option<Resolved>, Error> {
+    let repo = mirror.repo();
+    let candidates: Vec<(String, RevisionKind)> = if rev == "HEAD" {
+        vec![("refs/kiln/HEAD".to_owned(), RevisionKind::Head)]
+    } else if rev.starts_with("refs/") {
+        vec![(rev.to_owned(), RevisionKind::Ref)]
+    } else {
+        vec![
+            (format!("refs/heads/{rev}"), RevisionKind::Branch),
+            (format!("refs/tags/{rev}"), RevisionKind::Tag),
+        ]
+    };
+    for (name, kind) in candidates {
+        let Ok(Some(mut r)) = repo.try_find_reference(name.as_str()) else {
+            continue;
+        };
+        let id = r
+            .peel_to_id()
+            .map_err(|e| mirror.error(format!("cannot peel {name}: {}", chain(&e))))?
+            .detach();
+        let shown = if kind == RevisionKind::Head { "HEAD".to_owned() } else { name };
+        return commit_of(mirror, rev, to_oid(id), kind, Some(shown), stale).map(Some);
+    }
+    if is_hex(rev) && rev.len() >= 4 && rev.len() <= 40 {
+        let prefix = gix::hash::Prefix::from_hex(rev).map_err(|e| Error::RevisionNotFound {
+            repo: mirror.url().key().to_owned(),
+            revision: format!("{rev} ({e})"),
+        })?;
+        match repo.objects.lookup_prefix(prefix, None) {
+            Ok(Some(Ok(id))) => {
+                return commit_of(mirror, rev, to_oid(id), RevisionKind::Commit, None, stale).map(Some);
+            }
+            Ok(Some(Err(()))) => {
+                return Err(Error::Ambiguous {
+                    repo: mirror.url().key().to_owned(),
+                    revision: rev.to_owned(),
+                });
+            }
+            Ok(None) => {}
+            Err(e) => return Err(mirror.error(format!("object lookup: {}", chain(&e)))),
+        }
+    }
+    Ok(None)
+}
+
+fn commit_of(
+    mirror: &Arc<Mirror>,
+    rev: &str,
+    id: Oid,
+    kind: RevisionKind,
+    reference: Option<String>,
+    stale: bool,
+) -> Result<Resolved, Error> {
+    let repo = mirror.repo();
+    let obj = repo
+        .find_object(from_oid(id))
+        .map_err(|e| mirror.error(format!("cannot read object {id}: {}", chain(&e))))?;
+    let commit = match obj.kind {
+        gix::object::Kind::Commit => id,
+        gix::object::Kind::Tag => {
+            let peeled = obj
+                .peel_to_kind(gix::object::Kind::Commit)
+                .map_err(|_| Error::NotACommit {
+                    repo: mirror.url().key().to_owned(),
+                    revision: rev.to_owned(),
+                    kind: "tag of a non-commit".to_owned(),
+                })?;
+            to_oid(peeled.id)
+        }
+        other => {
+            return Err(Error::NotACommit {
+                repo: mirror.url().key().to_owned(),
+                revision: rev.to_owned(),
+                kind: other.to_string(),
+            });
+        }
+    };
+    Ok(Resolved {
+        mirror: mirror.clone(),
+        commit,
+        kind,
+        reference,
+        stale,
+    })
+}
+
+impl GitCache {
+    /// Resolves from the refs and objects the mirror already holds, without
+    /// network; `None` when the mirror does not know the revision.
+    pub fn resolve_offline(&self, mirror: &Arc<Mirror>, revision: &str) -> Result<Option<Resolved>, Error> {
+        let rev = match revision.trim() {
+            "" => "HEAD",
+            r => r,
+        };
+        resolve_local(mirror, rev, false)
+    }
+}

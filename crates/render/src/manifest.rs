@@ -1,0 +1,161 @@
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+use crate::{ErrorKind, RenderError};
+
+/// Parses a YAML (multi-document) or JSON file into Kubernetes objects.
+///
+/// Empty documents are skipped, `kind: List` is expanded into its items,
+/// YAML merge keys are applied, and every object must be a mapping with
+/// `apiVersion` and `kind`. Errors name the file and, for syntax errors, the
+/// line.
+pub fn parse_manifests(file: &str, bytes: &[u8]) -> Result<Vec<Value>, RenderError> {
+    let invalid = |msg: String, line: Option<u32>| RenderError::new(ErrorKind::InvalidInput, file, msg).at_line(line);
+    let mut docs = Vec::new();
+    if file.ends_with(".json") {
+        let v: Value = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("invalid JSON: {e}"), u32::try_from(e.line()).ok()))?;
+        match v {
+            Value::Array(items) => docs.extend(items),
+            v => docs.push(v),
+        }
+    } else {
+        for (i, doc) in serde_yaml::Deserializer::from_slice(bytes).enumerate() {
+            let mut y = serde_yaml::Value::deserialize(doc).map_err(|e| {
+                let line = e.location().and_then(|l| u32::try_from(l.line()).ok());
+                invalid(format!("invalid YAML in document {}: {e}", i + 1), line)
+            })?;
+            y.apply_merge()
+                .map_err(|e| invalid(format!("document {}: {e}", i + 1), None))?;
+            docs.push(yaml_to_json(y).map_err(|m| invalid(format!("document {}: {m}", i + 1), None))?);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        expand(doc, &mut out).map_err(|m| invalid(format!("document {}: {m}", i + 1), None))?;
+    }
+    Ok(out)
+}
+
+fn expand(doc: Value, out: &mut Vec<Value>) -> Result<(), String> {
+    match doc {
+        Value::Null => Ok(()),
+        Value::Object(map) => {
+            let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
+            let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+            if kind == "List" && map.get("items").is_some_and(Value::is_array) {
+                if let Some(Value::Array(items)) = map.get("items") {
+                    for item in items {
+                        expand(item.clone(), out)?;
+                    }
+                }
+                return Ok(());
+            }
+            if api.is_empty() {
+                return Err("object has no apiVersion".into());
+            }
+            if kind.is_empty() {
+                return Err("object has no kind".into());
+            }
+            out.push(Value::Object(map));
+            Ok(())
+        }
+        other => Err(format!(
+            "expected a Kubernetes object (a mapping), found {}",
+            match other {
+                Value::Array(_) => "a sequence",
+                Value::String(_) => "a string",
+                Value::Number(_) => "a number",
+                Value::Bool(_) => "a boolean",
+                _ => "something else",
+            }
+        )),
+    }
+}
+
+/// Converts YAML to JSON; mapping keys become strings as Kubernetes does.
+fn yaml_to_json(y: serde_yaml::Value) -> Result<Value, String> {
+    Ok(match y {
+        serde_yaml::Value::Null => Value::Null,
+        serde_yaml::Value::Bool(b) => Value::Bool(b),
+        serde_yaml::Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Value::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Value::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                serde_json::Number::from_f64(f)
+                    .map(Value::Number)
+                    .ok_or_else(|| format!("number {n} cannot be represented in JSON"))?
+            }
+        }
+        serde_yaml::Value::String(s) => Value::String(s),
+        serde_yaml::Value::Sequence(seq) => Value::Array(seq.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
+        serde_yaml::Value::Mapping(m) => {
+            let mut out = Map::new();
+            for (k, v) in m {
+                let key = match k {
+                    serde_yaml::Value::String(s) => s,
+                    serde_yaml::Value::Bool(b) => b.to_string(),
+                    serde_yaml::Value::Number(n) => n.to_string(),
+                    serde_yaml::Value::Null => "null".to_owned(),
+                    _ => return Err("a mapping key is not a scalar".into()),
+                };
+                out.insert(key, yaml_to_json(v)?);
+            }
+            Value::Object(out)
+        }
+        serde_yaml::Value::Tagged(t) => yaml_to_json(t.value)?,
+    })
+}
+
+/// Formats JSON manifests as a YAML stream, `---` between objects, as
+/// `kustomize build` prints them.
+pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Error> {
+    let mut out = String::new();
+    for (i, m) in manifests.iter().enumerate() {
+        let v: Value = serde_json::from_str(m)?;
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&serde_yaml::to_string(&v).map_err(serde::ser::Error::custom)?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_multi_doc_yaml_and_lists() {
+        let y = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: b}\n";
+        let v = parse_manifests("x.yaml", y).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[1]["kind"], "Secret");
+    }
+
+    #[test]
+    fn reports_line_of_syntax_errors() {
+        let y = b"apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: [unclosed\n";
+        let e = parse_manifests("apps/x.yaml", y).unwrap_err();
+        assert_eq!(e.file.as_deref(), Some("apps/x.yaml"));
+        assert!(e.line.is_some_and(|l| l >= 5), "{e:?}");
+        assert!(e.to_string().starts_with("apps/x.yaml:"), "{e}");
+    }
+
+    #[test]
+    fn rejects_non_objects() {
+        assert!(parse_manifests("a.yaml", b"- a\n- b\n").is_err());
+        assert!(parse_manifests("a.yaml", b"kind: X\n").unwrap_err().to_string().contains("apiVersion"));
+        assert!(parse_manifests("a.json", b"{\"apiVersion\": \"v1\"").is_err());
+    }
+
+    #[test]
+    fn yaml_output_round_trips() {
+        let m = vec![r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"1"}}"#.to_owned()];
+        let y = manifests_to_yaml(&m).unwrap();
+        assert_eq!(y, "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: '1'\n");
+    }
+}

@@ -1,0 +1,384 @@
+use std::{
+    collections::BTreeMap,
+    path::Path,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use kiln_git::{GitCache, Mirror, Resolved};
+use kiln_source::{Backend, FsBackend, Oid, ReadLimits, ReadSet, Source, Tree, normalize};
+use sha2::{Digest, Sha256};
+use tracing::{Instrument, debug, info_span};
+
+use crate::{
+    App, DirectoryRenderer, PipelineError, RenderCache, RenderInput, Renderer,
+    cache::{AppKey, Rendered},
+    detect_engine, list_apps,
+};
+
+/// Settings of a [`Pipeline`]. `Default` lists every default.
+#[derive(Clone, Copy, Debug)]
+pub struct PipelineOptions {
+    /// Bounds on what one render reads (default [`ReadLimits::default`]).
+    pub limits: ReadLimits,
+    /// Renders kept in memory per cache level (default 10 000).
+    pub cache_capacity: u64,
+}
+
+impl Default for PipelineOptions {
+    fn default() -> Self {
+        PipelineOptions {
+            limits: ReadLimits::default(),
+            cache_capacity: 10_000,
+        }
+    }
+}
+
+/// One request to render an app.
+#[derive(Clone, Debug, Default)]
+pub struct GenerateRequest {
+    /// Repository URL.
+    pub repo_url: String,
+    /// Branch, tag, sha or HEAD.
+    pub revision: String,
+    /// App directory relative to the repository root.
+    pub path: String,
+    /// Engine name; empty detects it.
+    pub engine: String,
+    /// Engine parameters.
+    pub parameters: BTreeMap<String, String>,
+    /// Default namespace; empty leaves objects as written.
+    pub namespace: String,
+    /// Always run the renderer (the result still refreshes the cache).
+    pub no_cache: bool,
+}
+
+impl GenerateRequest {
+    /// A request with no engine, parameters or namespace.
+    pub fn new(repo_url: impl Into<String>, revision: impl Into<String>, path: impl Into<String>) -> Self {
+        GenerateRequest {
+            repo_url: repo_url.into(),
+            revision: revision.into(),
+            path: path.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Time spent per phase.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Timings {
+    /// Resolving the revision (including any fetch).
+    pub resolve: Duration,
+    /// Finding or producing the render.
+    pub render: Duration,
+    /// The whole request.
+    pub total: Duration,
+}
+
+/// The answer to a [`GenerateRequest`].
+#[derive(Clone, Debug)]
+pub struct Generated {
+    /// The commit rendered (hex), empty for a local folder.
+    pub commit: String,
+    /// One JSON object per manifest.
+    pub manifests: Arc<Vec<String>>,
+    /// Digest of renderer, parameters and every read.
+    pub input_digest: String,
+    /// True when no renderer ran for this request.
+    pub cached: bool,
+    /// The engine that rendered the app.
+    pub engine: String,
+    /// Time per phase.
+    pub timings: Timings,
+}
+
+/// The render pipeline: Git cache, renderers and render cache. Cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    git: Arc<GitCache>,
+    renderers: BTreeMap<String, Arc<dyn Renderer>>,
+    cache: RenderCache,
+    options: PipelineOptions,
+}
+
+impl Pipeline {
+    /// A pipeline with the built-in directory renderer.
+    pub fn new(git: Arc<GitCache>, options: PipelineOptions) -> Self {
+        Self::with_renderers(git, options, vec![Arc::new(DirectoryRenderer::new())])
+    }
+
+    /// A pipeline with exactly these renderers.
+    pub fn with_renderers(git: Arc<GitCache>, options: PipelineOptions, renderers: Vec<Arc<dyn Renderer>>) -> Self {
+        let renderers = renderers.into_iter().map(|r| (r.info().name.clone(), r)).collect();
+        Pipeline {
+            inner: Arc::new(Inner {
+                git,
+                renderers,
+                cache: RenderCache::new(options.cache_capacity),
+                options,
+            }),
+        }
+    }
+
+    /// The Git cache.
+    pub fn git(&self) -> &Arc<GitCache> {
+        &self.inner.git
+    }
+
+    /// The render cache (for counters).
+    pub fn cache(&self) -> &RenderCache {
+        &self.inner.cache
+    }
+
+    /// Names of the available engines.
+    pub fn engines(&self) -> Vec<String> {
+        self.inner.renderers.keys().cloned().collect()
+    }
+
+    /// Resolves the revision and renders the app, from cache when the app's
+    /// inputs are unchanged.
+    pub async fn generate(&self, req: GenerateRequest) -> Result<Generated, PipelineError> {
+        let span = info_span!("generate", repo = %req.repo_url, revision = %req.revision, app = %req.path);
+        self.generate_inner(req).instrument(span).await
+    }
+
+    async fn generate_inner(&self, req: GenerateRequest) -> Result<Generated, PipelineError> {
+        let start = Instant::now();
+        let resolved = self.inner.git.resolve(&req.repo_url, &req.revision).await?;
+        let resolve = start.elapsed();
+        let app_path = normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
+        let key = self.inner.app_key(resolved.mirror.url().key(), &app_path, &req);
+        let commit = resolved.commit;
+        let render_start = Instant::now();
+        let finish = |r: Arc<Rendered>, cached: bool| Generated {
+            commit: commit.to_hex(),
+            manifests: r.manifests.clone(),
+            input_digest: r.input_digest.clone(),
+            cached,
+            engine: r.engine.clone(),
+            timings: Timings {
+                resolve,
+                render: render_start.elapsed(),
+                total: start.elapsed(),
+            },
+        };
+        if !req.no_cache
+            && let Some(hit) = self.inner.cache.exact.get(&(key, commit)).await
+        {
+            self.inner.cache.count_exact_hit();
+            return Ok(finish(hit, true));
+        }
+        let ran = Arc::new(AtomicBool::new(false));
+        let init = {
+            let inner = self.inner.clone();
+            let ran = ran.clone();
+            let mirror = resolved.mirror.clone();
+            let req = req.clone();
+            async move {
+                tokio::task::spawn_blocking(move || inner.render_commit(&mirror, commit, &app_path, &req, key, &ran))
+                    .await
+                    .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
+            }
+        };
+        let rendered = if req.no_cache {
+            let r = init.await?;
+            self.inner.cache.exact.insert((key, commit), r.clone()).await;
+            r
+        } else {
+            self.inner
+                .cache
+                .exact
+                .try_get_with((key, commit), init)
+                .await
+                .map_err(|e| (*e).clone())?
+        };
+        Ok(finish(rendered, !ran.load(Ordering::Relaxed)))
+    }
+
+    /// Lists the apps under `path` of a revision.
+    pub async fn list_apps(&self, repo_url: &str, revision: &str, path: &str) -> Result<(Resolved, Vec<App>), PipelineError> {
+        let resolved = self.inner.git.resolve(repo_url, revision).await?;
+        let root = normalize(path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
+        let mirror = resolved.mirror.clone();
+        let commit = resolved.commit;
+        let limits = self.inner.options.limits;
+        let apps = tokio::task::spawn_blocking(move || -> Result<Vec<App>, PipelineError> {
+            let tree = Tree::new(mirror.tree(commit)?, limits);
+            check_dir(&tree, &root, mirror.url().key(), &commit.to_hex())?;
+            list_apps(&tree, &root).map_err(|source| PipelineError::Render {
+                repo: mirror.url().key().to_owned(),
+                revision: commit.to_hex(),
+                path: root.clone(),
+                engine: "list".into(),
+                source,
+            })
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("list task: {e}")))??;
+        Ok((resolved, apps))
+    }
+
+    /// Renders an app of a local folder (no Git, no cache), reading through
+    /// the same tree rules as a Git revision. `req.path` is relative to `root`.
+    pub fn render_local(&self, root: &Path, req: &GenerateRequest) -> Result<Generated, PipelineError> {
+        let start = Instant::now();
+        let backend = FsBackend::open(root).map_err(|e| PipelineError::InvalidRequest(format!("{}: {e}", root.display())))?;
+        let tree = Tree::new(backend, self.inner.options.limits);
+        let app_path = normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
+        let repo = root.display().to_string();
+        let (manifests, engine) = self.inner.render_tree(&tree, &app_path, req, &repo, "local")?;
+        let key = self.inner.app_key(&repo, &app_path, req);
+        let digest = input_digest(&key, &tree.take_read_set());
+        Ok(Generated {
+            commit: String::new(),
+            manifests: Arc::new(manifests),
+            input_digest: digest,
+            cached: false,
+            engine,
+            timings: Timings {
+                render: start.elapsed(),
+                total: start.elapsed(),
+                ..Timings::default()
+            },
+        })
+    }
+}
+
+fn check_dir<B: Backend>(tree: &Tree<B>, path: &str, repo: &str, revision: &str) -> Result<(), PipelineError> {
+    match tree.stat(path) {
+        Ok(Some(kiln_source::EntryKind::Dir)) => Ok(()),
+        Ok(_) => Err(PipelineError::PathNotFound {
+            repo: repo.to_owned(),
+            revision: revision.to_owned(),
+            path: path.to_owned(),
+        }),
+        Err(e) => Err(PipelineError::Render {
+            repo: repo.to_owned(),
+            revision: revision.to_owned(),
+            path: path.to_owned(),
+            engine: "none".into(),
+            source: e.into(),
+        }),
+    }
+}
+
+fn input_digest(key: &AppKey, reads: &ReadSet) -> String {
+    let mut h = Sha256::new();
+    h.update(key);
+    reads.hash_into(&mut h);
+    hex::encode(h.finalize())
+}
+
+impl Inner {
+    /// Identity of an app render before any read: renderer(s), repository,
+    /// path, engine, parameters and namespace.
+    fn app_key(&self, repo: &str, app_path: &str, req: &GenerateRequest) -> AppKey {
+        let mut h = Sha256::new();
+        let field = |h: &mut Sha256, s: &str| {
+            h.update((s.len() as u64).to_le_bytes());
+            h.update(s.as_bytes());
+        };
+        field(&mut h, repo);
+        field(&mut h, app_path);
+        field(&mut h, &req.engine);
+        // With detection any renderer may run, so all of them are part of the key.
+        for (name, r) in &self.renderers {
+            if req.engine.is_empty() || &req.engine == name {
+                let i = r.info();
+                field(&mut h, &i.name);
+                field(&mut h, &i.version);
+                field(&mut h, &i.digest);
+            }
+        }
+        for (k, v) in &req.parameters {
+            field(&mut h, k);
+            field(&mut h, v);
+        }
+        field(&mut h, &req.namespace);
+        h.finalize().into()
+    }
+
+    fn render_commit(
+        &self,
+        mirror: &Mirror,
+        commit: Oid,
+        app_path: &str,
+        req: &GenerateRequest,
+        key: AppKey,
+        ran: &AtomicBool,
+    ) -> Result<Arc<Rendered>, PipelineError> {
+        let tree = Tree::new(mirror.tree(commit)?, self.options.limits);
+        if !req.no_cache {
+            for candidate in self.cache.variants(&key).iter().rev() {
+                if tree.still_matches(&candidate.read_set) {
+                    debug!(reads = candidate.read_set.len(), "inputs unchanged; reusing render");
+                    self.cache.count_input_hit();
+                    return Ok(candidate.clone());
+                }
+            }
+        }
+        ran.store(true, Ordering::Relaxed);
+        self.cache.count_render();
+        let (manifests, engine) = self.render_tree(&tree, app_path, req, mirror.url().key(), &commit.to_hex())?;
+        let read_set = tree.take_read_set();
+        let rendered = Arc::new(Rendered {
+            input_digest: input_digest(&key, &read_set),
+            read_set,
+            manifests: Arc::new(manifests),
+            engine,
+        });
+        self.cache.remember(key, rendered.clone());
+        Ok(rendered)
+    }
+
+    /// Detects the engine if needed and runs its renderer on `tree`.
+    fn render_tree<B: Backend>(
+        &self,
+        tree: &Tree<B>,
+        app_path: &str,
+        req: &GenerateRequest,
+        repo: &str,
+        revision: &str,
+    ) -> Result<(Vec<String>, String), PipelineError> {
+        check_dir(tree, app_path, repo, revision)?;
+        let engine = if req.engine.is_empty() {
+            let entries = tree.list_dir(app_path).map_err(|e| PipelineError::Render {
+                repo: repo.to_owned(),
+                revision: revision.to_owned(),
+                path: app_path.to_owned(),
+                engine: "detect".into(),
+                source: e.into(),
+            })?;
+            detect_engine(&entries).as_str().to_owned()
+        } else {
+            req.engine.clone()
+        };
+        let renderer = self.renderers.get(&engine).ok_or_else(|| PipelineError::EngineUnavailable {
+            engine: engine.clone(),
+            available: self.renderers.keys().cloned().collect::<Vec<_>>().join(", "),
+        })?;
+        let _span = info_span!("render", engine = %engine, app = %app_path).entered();
+        let input = RenderInput {
+            app_path,
+            parameters: &req.parameters,
+            namespace: &req.namespace,
+            source: tree,
+        };
+        let manifests = renderer.render(&input).map_err(|source| PipelineError::Render {
+            repo: repo.to_owned(),
+            revision: revision.to_owned(),
+            path: app_path.to_owned(),
+            engine: engine.clone(),
+            source,
+        })?;
+        Ok((manifests, engine))
+    }
+}

@@ -1,0 +1,40 @@
+use std::collections::BTreeMap;
+
+use kiln_source::Source;
+
+use crate::RenderError;
+
+/// Identity of a renderer; part of every cache key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RendererInfo {
+    /// Engine name as requests spell it ("directory", "kustomize", …).
+    pub name: String,
+    /// Renderer version.
+    pub version: String,
+    /// Digest of the renderer's code (sha256 of a plugin component, or of the
+    /// built-in's version string).
+    pub digest: String,
+}
+
+/// What a renderer gets for one render.
+pub struct RenderInput<'a> {
+    /// App directory, relative to the repository root (`""` is the root).
+    pub app_path: &'a str,
+    /// Engine parameters from the request.
+    pub parameters: &'a BTreeMap<String, String>,
+    /// Default namespace for namespaced objects ("" leaves them as written).
+    pub namespace: &'a str,
+    /// The revision's tree; every read is recorded.
+    pub source: &'a dyn Source,
+}
+
+/// Something that turns an app directory into Kubernetes objects.
+///
+/// Implementations must be deterministic: the same reads must give the same
+/// output, because renders are cached by what they read.
+pub trait Renderer: Send + Sync {
+    /// Who this renderer is.
+    fn info(&self) -> &RendererInfo;
+    /// Renders the app into JSON objects, one string each.
+    fn render(&self, input: &RenderInput<'_>) -> Result<Vec<String>, RenderError>;
+}
