@@ -1,1 +1,42 @@
-fn main() {}
+//! The `kiln` binary: the repo-server (`kiln serve`), the in-process renderer
+//! (`kiln render`), and gRPC client commands (`kiln get`, `kiln resolve`).
+//!
+//! This is the only crate that uses `anyhow`; libraries return typed errors.
+
+mod cli;
+mod client;
+mod config;
+mod logging;
+mod render;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    logging::init(&cli);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            cli::Command::Serve(args) => serve::run(args).await,
+            cli::Command::Render(args) => render::run(args).await,
+            cli::Command::Resolve(args) => client::resolve(args).await,
+            cli::Command::Get(args) => client::get(args).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,33 @@
-//! placeholder
+//! The `kiln.v1` gRPC front end of the render pipeline.
+//!
+//! [`RepoServerService`] maps `kiln.v1.RepoServer` calls onto
+//! [`kiln_render::Pipeline`] and [`kiln_git::GitCache`]; [`router`] adds the
+//! standard gRPC health service and server reflection (v1 and v1alpha) so
+//! grpcurl and any gRPC client work out of the box. The mapping from pipeline
+//! errors to gRPC statuses lives in one place, `status.rs`.
+//!
+//! It holds no render logic of its own.
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kiln_git::{CacheOptions, GitCache};
+//! use kiln_render::{Pipeline, PipelineOptions};
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let git = Arc::new(GitCache::open(CacheOptions::new("/var/cache/kiln").allow(["https://github.com/acme/*"]))?);
+//! let pipeline = Pipeline::new(git, PipelineOptions::default());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
+//! kiln_server::serve(listener, pipeline, std::future::pending()).await?;
+//! # Ok(()) }
+//! ```
+
+mod deadline;
+mod error;
+mod service;
+mod status;
+mod watch;
+
+pub use self::{
+    error::ServeError,
+    service::{RepoServerService, router, serve},
+    status::to_status,
+};

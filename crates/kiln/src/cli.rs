@@ -1,0 +1,191 @@
+//! Command-line flags. Every flag of `serve` is also a `KILN_*` variable.
+
+use std::{path::PathBuf, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Kiln: a GitOps rendering service.
+#[derive(Debug, Parser)]
+#[command(name = "kiln", version, about)]
+pub struct Cli {
+    /// Log filter (tracing EnvFilter syntax, e.g. `info`, `kiln_git=debug`).
+    #[arg(long, global = true, env = "KILN_LOG")]
+    pub log: Option<String>,
+    /// Log format.
+    #[arg(long, global = true, env = "KILN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the repo-server (gRPC).
+    Serve(ServeArgs),
+    /// Render an app in-process and print it as YAML, like `kustomize build`.
+    Render(RenderArgs),
+    /// Resolve a revision to a commit sha.
+    Resolve(ResolveArgs),
+    /// Ask a running server to render an app and print it as YAML.
+    Get(GetArgs),
+}
+
+/// Read limits shared by `serve` and `render`.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct LimitArgs {
+    /// Largest file a render may read, in bytes.
+    #[arg(long, env = "KILN_MAX_FILE_SIZE", default_value_t = 16 << 20)]
+    pub max_file_size: u64,
+    /// Most distinct files one render may read.
+    #[arg(long, env = "KILN_MAX_FILES_READ", default_value_t = 10_000)]
+    pub max_files_read: u64,
+    /// Most bytes one render may read in total.
+    #[arg(long, env = "KILN_MAX_TOTAL_BYTES", default_value_t = 256 << 20)]
+    pub max_total_bytes: u64,
+}
+
+/// `kiln serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "KILN_LISTEN", default_value = "127.0.0.1:8081")]
+    pub listen: String,
+    /// Directory for the Git mirrors (default: $XDG_CACHE_HOME/kiln/server).
+    #[arg(long, env = "KILN_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// URL pattern of repositories that may be read; repeat, or
+    /// comma-separate in KILN_ALLOW_REPO. `*` stays within a path segment,
+    /// `**` crosses them.
+    #[arg(long = "allow-repo", env = "KILN_ALLOW_REPO", value_delimiter = ',')]
+    pub allow_repo: Vec<String>,
+    /// How long fetched branches and tags are trusted before the remote is
+    /// asked again; also the WatchRevision poll interval.
+    #[arg(long, env = "KILN_FETCH_INTERVAL", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub fetch_interval: Duration,
+    /// Renders kept in memory per cache level.
+    #[arg(long, env = "KILN_RENDER_CACHE_CAPACITY", default_value_t = 10_000)]
+    pub render_cache_capacity: u64,
+    /// YAML file with repository credentials (see README).
+    #[arg(long, env = "KILN_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// `kiln render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// App directory: relative to the repository root with --repo, else a
+    /// local folder.
+    pub path: String,
+    /// Render from this Git repository (URL or local path) through the Git cache.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Revision to render with --repo.
+    #[arg(long, default_value = "HEAD")]
+    pub revision: String,
+    /// Root of a local render: reads may not leave it (default: the top of
+    /// the enclosing Git work tree, else the current directory).
+    #[arg(long)]
+    pub root: Option<PathBuf>,
+    /// Engine; detected from the app folder when not given.
+    #[arg(long, default_value = "")]
+    pub engine: String,
+    /// Engine parameter as KEY=VALUE; repeatable.
+    #[arg(long = "param", short = 'p', value_parser = parse_kv)]
+    pub params: Vec<(String, String)>,
+    /// Default namespace for namespaced objects.
+    #[arg(long, short = 'n', default_value = "")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Yaml)]
+    pub output: Output,
+    /// Directory for the Git mirrors with --repo (default: $XDG_CACHE_HOME/kiln/cli).
+    #[arg(long, env = "KILN_CLI_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Output formats of rendered manifests.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Output {
+    /// A YAML stream, `---` between objects.
+    Yaml,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `kiln resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Repository URL or local path.
+    #[arg(long)]
+    pub repo: String,
+    /// Branch, tag, sha or HEAD.
+    #[arg(long, default_value = "HEAD")]
+    pub revision: String,
+    /// Ask this running server instead of resolving in-process.
+    #[arg(long, env = "KILN_SERVER")]
+    pub server: Option<String>,
+    /// Directory for the Git mirrors when resolving in-process.
+    #[arg(long, env = "KILN_CLI_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `kiln get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// App directory relative to the repository root.
+    pub path: String,
+    /// Repository URL.
+    #[arg(long)]
+    pub repo: String,
+    /// Branch, tag, sha or HEAD.
+    #[arg(long, default_value = "HEAD")]
+    pub revision: String,
+    /// Server address.
+    #[arg(long, env = "KILN_SERVER", default_value = "http://127.0.0.1:8081")]
+    pub server: String,
+    /// Engine; detected when not given.
+    #[arg(long, default_value = "")]
+    pub engine: String,
+    /// Engine parameter as KEY=VALUE; repeatable.
+    #[arg(long = "param", short = 'p', value_parser = parse_kv)]
+    pub params: Vec<(String, String)>,
+    /// Default namespace.
+    #[arg(long, short = 'n', default_value = "")]
+    pub namespace: String,
+    /// Output format.
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Yaml)]
+    pub output: Output,
+    /// Deadline for the call.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got '{s}'"))
+}
+
+/// The default cache directory for `sub` ("server" or "cli").
+pub fn default_cache_dir(sub: &str) -> PathBuf {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("kiln").join(sub)
+}

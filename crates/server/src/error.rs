@@ -1,0 +1,13 @@
+/// Why the gRPC server could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The listening socket is unusable.
+    #[error("listener: {0}")]
+    Listener(#[source] std::io::Error),
+    /// The reflection service could not be built from the descriptors.
+    #[error("building server reflection: {0}")]
+    Reflection(#[from] tonic_reflection::server::Error),
+    /// The HTTP/2 server failed.
+    #[error("gRPC server: {0}")]
+    Transport(#[from] tonic::transport::Error),
+}

@@ -1,0 +1,286 @@
+use std::{collections::BTreeMap, future::Future, pin::Pin, sync::Arc};
+
+use futures_util::{Stream, StreamExt, stream};
+use kiln_proto::kiln::v1::{
+    self as pb,
+    repo_server_server::{RepoServer, RepoServerServer},
+};
+use kiln_render::{GenerateRequest, Pipeline};
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status, transport::Server};
+use tracing::{Instrument, info, info_span};
+
+use crate::{ServeError, deadline, status::{git_status, to_status}, watch::WatchHub};
+
+/// Largest sum of manifest bytes put in one streamed message (1 MiB), well
+/// under the 4 MiB most gRPC clients accept by default.
+const CHUNK_BYTES: usize = 1 << 20;
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
+
+/// The `kiln.v1.RepoServer` service.
+#[derive(Clone)]
+pub struct RepoServerService {
+    pipeline: Pipeline,
+    watches: Arc<WatchHub>,
+}
+
+impl RepoServerService {
+    /// A service answering from `pipeline`.
+    pub fn new(pipeline: Pipeline) -> Self {
+        let watches = WatchHub::new(pipeline.git().clone());
+        RepoServerService { pipeline, watches }
+    }
+}
+
+/// The full gRPC router: `kiln.v1.RepoServer`, `grpc.health.v1.Health` and
+/// server reflection v1 and v1alpha.
+pub fn router(pipeline: Pipeline) -> Result<tonic::transport::server::Router, ServeError> {
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    // The reporter only writes to a watch channel; setting the status is synchronous in effect.
+    let reporter = health_reporter.clone();
+    tokio::spawn(async move {
+        reporter.set_serving::<RepoServerServer<RepoServerService>>().await;
+        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+    });
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(kiln_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(kiln_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    let svc = RepoServerServer::new(RepoServerService::new(pipeline))
+        .max_decoding_message_size(4 << 20)
+        .max_encoding_message_size(8 << 20);
+    Ok(Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(svc))
+}
+
+/// Serves the router on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    pipeline: Pipeline,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
+    let addr = listener.local_addr().map_err(ServeError::Listener)?;
+    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    info!(%addr, "serving kiln.v1");
+    router(pipeline)?
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await?;
+    Ok(())
+}
+
+fn manifests_messages(g: kiln_render::Generated) -> Vec<pb::GenerateManifestsResponse> {
+    let mut out = Vec::new();
+    let mut cur = pb::GenerateManifestsResponse {
+        commit_sha: g.commit.clone(),
+        input_digest: g.input_digest.clone(),
+        cached: g.cached,
+        timings: Some(pb::Timings {
+            resolve_us: g.timings.resolve.as_micros() as u64,
+            render_us: g.timings.render.as_micros() as u64,
+            total_us: g.timings.total.as_micros() as u64,
+        }),
+        engine: g.engine.clone(),
+        total_manifests: g.manifests.len() as u32,
+        manifests: Vec::new(),
+    };
+    let mut size = 0;
+    for m in g.manifests.iter() {
+        if size > 0 && size + m.len() > CHUNK_BYTES {
+            out.push(std::mem::take(&mut cur));
+            size = 0;
+        }
+        size += m.len();
+        cur.manifests.push(m.clone());
+    }
+    out.push(cur);
+    out
+}
+
+#[tonic::async_trait]
+impl RepoServer for RepoServerService {
+    async fn resolve_revision(
+        &self,
+        request: Request<pb::ResolveRevisionRequest>,
+    ) -> Result<Response<pb::ResolveRevisionResponse>, Status> {
+        let limit = deadline::from_metadata(request.metadata());
+        let req = request.into_inner();
+        let span = info_span!("ResolveRevision", repo = %req.repo_url, revision = %req.revision);
+        deadline::within(limit, true, "ResolveRevision", async {
+            let r = self.pipeline.git().resolve(&req.repo_url, &req.revision).await.map_err(git_status)?;
+            Ok(Response::new(pb::ResolveRevisionResponse {
+                commit_sha: r.commit.to_hex(),
+                resolved_ref: r.reference.unwrap_or_default(),
+                kind: r.kind.as_str().to_owned(),
+                stale: r.stale,
+            }))
+        })
+        .instrument(span)
+        .await
+    }
+
+    async fn get_revision_metadata(
+        &self,
+        request: Request<pb::GetRevisionMetadataRequest>,
+    ) -> Result<Response<pb::GetRevisionMetadataResponse>, Status> {
+        let limit = deadline::from_metadata(request.metadata());
+        let req = request.into_inner();
+        let span = info_span!("GetRevisionMetadata", repo = %req.repo_url, revision = %req.revision);
+        deadline::within(limit, true, "GetRevisionMetadata", async {
+            let r = self.pipeline.git().resolve(&req.repo_url, &req.revision).await.map_err(git_status)?;
+            let mirror = r.mirror.clone();
+            let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
+                .await
+                .map_err(|e| Status::internal(format!("metadata task: {e}")))?
+                .map_err(git_status)?;
+            let sig = |p: kiln_git::Person| pb::Signature {
+                time_rfc3339: rfc3339(p.time, p.offset),
+                name: p.name,
+                email: p.email,
+                time_unix: p.time,
+            };
+            Ok(Response::new(pb::GetRevisionMetadataResponse {
+                commit_sha: md.commit.to_hex(),
+                author: Some(sig(md.author)),
+                committer: Some(sig(md.committer)),
+                message: md.message,
+                parents: md.parents.iter().map(|p| p.to_hex()).collect(),
+                tags: md.tags,
+            }))
+        })
+        .instrument(span)
+        .await
+    }
+
+    async fn list_apps(&self, request: Request<pb::ListAppsRequest>) -> Result<Response<pb::ListAppsResponse>, Status> {
+        let limit = deadline::from_metadata(request.metadata());
+        let req = request.into_inner();
+        let span = info_span!("ListApps", repo = %req.repo_url, revision = %req.revision, path = %req.path);
+        deadline::within(limit, true, "ListApps", async {
+            let (r, apps) = self
+                .pipeline
+                .list_apps(&req.repo_url, &req.revision, &req.path)
+                .await
+                .map_err(|e| to_status(&e))?;
+            Ok(Response::new(pb::ListAppsResponse {
+                commit_sha: r.commit.to_hex(),
+                apps: apps
+                    .into_iter()
+                    .map(|a| pb::App {
+                        path: a.path,
+                        engine: a.engine.as_str().to_owned(),
+                    })
+                    .collect(),
+            }))
+        })
+        .instrument(span)
+        .await
+    }
+
+    type GenerateManifestsStream = BoxStream<pb::GenerateManifestsResponse>;
+
+    async fn generate_manifests(
+        &self,
+        request: Request<pb::GenerateManifestsRequest>,
+    ) -> Result<Response<Self::GenerateManifestsStream>, Status> {
+        let limit = deadline::from_metadata(request.metadata());
+        let req = request.into_inner();
+        let span = info_span!("GenerateManifests", repo = %req.repo_url, revision = %req.revision, app = %req.path);
+        let pipeline = self.pipeline.clone();
+        let greq = GenerateRequest {
+            repo_url: req.repo_url,
+            revision: req.revision,
+            path: req.path,
+            engine: req.engine,
+            parameters: req.parameters.into_iter().collect::<BTreeMap<_, _>>(),
+            namespace: req.namespace,
+            no_cache: req.no_cache,
+        };
+        // The work happens inside the stream, so this handler's deadline (not
+        // tonic's, which only covers returning the stream) governs it.
+        let work = async move {
+            deadline::within(limit, false, "GenerateManifests", async {
+                pipeline.generate(greq).await.map_err(|e| to_status(&e))
+            })
+            .await
+        }
+        .instrument(span);
+        let s = stream::once(work).flat_map(|r| match r {
+            Ok(g) => stream::iter(manifests_messages(g).into_iter().map(Ok).collect::<Vec<_>>()),
+            Err(status) => stream::iter(vec![Err(status)]),
+        });
+        Ok(Response::new(Box::pin(s)))
+    }
+
+    type WatchRevisionStream = BoxStream<pb::WatchRevisionResponse>;
+
+    async fn watch_revision(
+        &self,
+        request: Request<pb::WatchRevisionRequest>,
+    ) -> Result<Response<Self::WatchRevisionStream>, Status> {
+        let req = request.into_inner();
+        let span = info_span!("WatchRevision", repo = %req.repo_url, revision = %req.revision);
+        let git = self.pipeline.git();
+        let resolved = git.resolve(&req.repo_url, &req.revision).instrument(span).await.map_err(git_status)?;
+        let rx = self.watches.subscribe(resolved.mirror.clone(), &req.revision, resolved.commit.to_hex());
+        let first = resolved.commit.to_hex();
+        let s = stream::unfold((rx, None::<String>, Some(first)), |(mut rx, prev, first)| async move {
+            let sha = match first {
+                Some(sha) => sha,
+                None => {
+                    rx.changed().await.ok()?;
+                    rx.borrow_and_update().clone()
+                }
+            };
+            let msg = pb::WatchRevisionResponse {
+                commit_sha: sha.clone(),
+                previous_sha: prev.unwrap_or_default(),
+            };
+            Some((Ok(msg), (rx, Some(sha), None)))
+        });
+        Ok(Response::new(Box::pin(s)))
+    }
+}
+
+/// Formats seconds since the epoch with an offset as RFC 3339.
+fn rfc3339(secs: i64, offset: i32) -> String {
+    let local = secs + i64::from(offset);
+    let days = local.div_euclid(86_400);
+    let rem = local.rem_euclid(86_400);
+    let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(mo <= 2);
+    let tz = if offset == 0 {
+        "Z".to_owned()
+    } else {
+        let sign = if offset < 0 { '-' } else { '+' };
+        let o = offset.abs();
+        format!("{sign}{:02}:{:02}", o / 3600, (o % 3600) / 60)
+    };
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}{tz}")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_rfc3339() {
+        assert_eq!(super::rfc3339(1_735_787_045, 0), "2025-01-02T03:04:05Z");
+        assert_eq!(super::rfc3339(1_735_787_045, 3600 + 1800), "2025-01-02T04:34:05+01:30");
+        assert_eq!(super::rfc3339(0, -7200), "1969-12-31T22:00:00-02:00");
+    }
+}
