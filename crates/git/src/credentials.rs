@@ -35,6 +35,38 @@ pub struct Credential {
     pub password: Option<Secret>,
     /// Private key file for ssh, passed to the system ssh client with `-i`.
     pub ssh_key_file: Option<PathBuf>,
+    /// Send the password over plain `http://` to a host that is not
+    /// loopback. Off by default: credentials travel over https, or over
+    /// http only to 127.0.0.0/8, `::1` or `localhost`.
+    pub allow_plain_http: bool,
+}
+
+impl Credential {
+    /// Refuses to put a password on the wire in clear text, unless the host
+    /// is loopback or the credential explicitly allows it.
+    pub(crate) fn check_transport(&self, fetch_url: &str) -> Result<(), String> {
+        let Some(rest) = fetch_url.strip_prefix("http://") else {
+            return Ok(());
+        };
+        if self.password.is_none() || self.allow_plain_http {
+            return Ok(());
+        }
+        let authority = rest.split('/').next().unwrap_or("");
+        let host = if authority.starts_with('[') {
+            authority.split(']').next().unwrap_or("").trim_start_matches('[')
+        } else {
+            authority.split(':').next().unwrap_or("")
+        };
+        let loopback = host == "localhost"
+            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        if loopback {
+            Ok(())
+        } else {
+            Err(format!(
+                "refusing to send credentials in clear text to {host} over http; use https, or set allowPlainHttp for this repository"
+            ))
+        }
+    }
 }
 
 /// Credentials per repository URL pattern; the first matching pattern wins.
@@ -65,5 +97,29 @@ impl Credentials {
             .iter()
             .find(|(_, m, _)| m.is_match(url.key()))
             .map(|(_, _, c)| c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_cross_plain_http_to_remote_hosts() {
+        let c = Credential {
+            password: Some(Secret::new("t")),
+            ..Credential::default()
+        };
+        assert!(c.check_transport("https://git.example.com/r").is_ok());
+        assert!(c.check_transport("http://127.0.0.1:8080/r").is_ok());
+        assert!(c.check_transport("http://localhost/r").is_ok());
+        assert!(c.check_transport("http://[::1]:80/r").is_ok());
+        let e = c.check_transport("http://git.example.com/r").unwrap_err();
+        assert!(e.contains("git.example.com") && e.contains("allowPlainHttp"), "{e}");
+        let allowed = Credential { allow_plain_http: true, ..c.clone() };
+        assert!(allowed.check_transport("http://git.example.com/r").is_ok());
+        let no_password = Credential::default();
+        assert!(no_password.check_transport("http://git.example.com/r").is_ok());
+        assert_eq!(format!("{:?}", c.password), "Some(Secret(***))");
     }
 }

@@ -26,6 +26,9 @@ pub(crate) fn fetch_blocking(
     credential: Option<&Credential>,
     interrupt: &AtomicBool,
 ) -> Result<usize, String> {
+    if let Some(c) = credential {
+        c.check_transport(url)?;
+    }
     let mut repo = repo.clone();
     if let Some(key) = credential.and_then(|c| c.ssh_key_file.as_ref()) {
         let cmd = format!(

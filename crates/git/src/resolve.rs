@@ -80,8 +80,9 @@ impl GitCache {
         if let Some(found) = resolve_local(mirror, rev, stale)? {
             return Ok(found);
         }
-        // An id we do not have yet may be newer than our last fetch.
-        if is_hex(rev) && rev.len() >= 4 && !stale {
+        // A ref or id we do not know yet may be newer than our last fetch;
+        // concurrent askers still share one fetch.
+        if !stale {
             let stale = self.refresh(mirror, Duration::ZERO).await?;
             if let Some(found) = resolve_local(mirror, rev, stale)? {
                 return Ok(found);

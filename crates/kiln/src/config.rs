@@ -7,6 +7,9 @@
 //!     passwordEnv: GITHUB_TOKEN           # or passwordFile: /path, or password: literal
 //!   - url: ssh://github.com/acme/*
 //!     sshKeyFile: /etc/kiln/id_ed25519
+//!   - url: http://git.internal/*         # plain http carries a password only with
+//!     password: t0ken                     # allowPlainHttp (loopback hosts excepted)
+//!     allowPlainHttp: true
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -31,6 +34,8 @@ struct Entry {
     password_file: Option<PathBuf>,
     password_env: Option<String>,
     ssh_key_file: Option<PathBuf>,
+    #[serde(default)]
+    allow_plain_http: bool,
 }
 
 /// Loads credentials from the config file; secrets are read now and never logged.
@@ -70,6 +75,7 @@ pub fn load_credentials(path: &Path) -> Result<Credentials> {
                     username: e.username.clone(),
                     password: password.map(Secret::new),
                     ssh_key_file: e.ssh_key_file.clone(),
+                    allow_plain_http: e.allow_plain_http,
                 },
             )
             .with_context(at)?;
