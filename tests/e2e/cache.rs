@@ -28,11 +28,23 @@ async fn unrelated_commits_reuse_the_render_and_input_changes_miss() {
         "initial",
     );
     // The app reads a file outside its folder through a symlink.
-    std::os::unix::fs::symlink("../../base/common.yaml", repo.dir.join("apps/web/common.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../base/common.yaml",
+        repo.dir.join("apps/web/common.yaml"),
+    )
+    .unwrap();
     let c1 = repo.commit(&[], "link base");
     let daemon = GitDaemon::start(root.path());
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/**", "--fetch-interval", "0s"]);
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/**",
+            "--fetch-interval",
+            "0s",
+        ],
+    );
     let mut c = kiln.client().await;
     let url = daemon.url("mono");
     let render = |c: &mut _, rev: &str| {
@@ -48,7 +60,10 @@ async fn unrelated_commits_reuse_the_render_and_input_changes_miss() {
     };
 
     let (m1, objs) = render(&mut c, "main").await;
-    assert_eq!((m1.commit_sha.as_str(), m1.cached, m1.engine.as_str()), (c1.as_str(), false, "directory"));
+    assert_eq!(
+        (m1.commit_sha.as_str(), m1.cached, m1.engine.as_str()),
+        (c1.as_str(), false, "directory")
+    );
     assert_eq!(objs.len(), 2);
     assert_eq!(value_of(&objs, "common"), "v1");
     let (again, _) = render(&mut c, "main").await;
@@ -57,23 +72,41 @@ async fn unrelated_commits_reuse_the_render_and_input_changes_miss() {
 
     // Unrelated commit: new sha, no renderer run, same digest.
     let fetches = daemon.fetches("mono");
-    let c2 = repo.commit(&[("docs/README.md", "more docs\n"), ("apps/other/x.yaml", &configmap("other", "o2"))], "docs");
+    let c2 = repo.commit(
+        &[
+            ("docs/README.md", "more docs\n"),
+            ("apps/other/x.yaml", &configmap("other", "o2")),
+        ],
+        "docs",
+    );
     let (m2, objs2) = render(&mut c, "main").await;
     assert_eq!(m2.commit_sha, c2);
-    assert!(daemon.fetches("mono") > fetches, "the new commit was fetched");
-    assert!(m2.cached, "a commit touching none of the app's inputs must not run the renderer");
+    assert!(
+        daemon.fetches("mono") > fetches,
+        "the new commit was fetched"
+    );
+    assert!(
+        m2.cached,
+        "a commit touching none of the app's inputs must not run the renderer"
+    );
     assert_eq!(m2.input_digest, m1.input_digest);
     assert_eq!(objs2, objs);
 
     // An input outside the app folder changes: miss, new content.
-    let c3 = repo.commit(&[("base/common.yaml", &configmap("common", "v2"))], "base change");
+    let c3 = repo.commit(
+        &[("base/common.yaml", &configmap("common", "v2"))],
+        "base change",
+    );
     let (m3, objs3) = render(&mut c, "main").await;
     assert_eq!((m3.commit_sha.as_str(), m3.cached), (c3.as_str(), false));
     assert_ne!(m3.input_digest, m1.input_digest);
     assert_eq!(value_of(&objs3, "common"), "v2");
 
     // A file appears where the renderer listed: miss.
-    repo.commit(&[("apps/web/extra.yaml", &configmap("extra", "e1"))], "new file");
+    repo.commit(
+        &[("apps/web/extra.yaml", &configmap("extra", "e1"))],
+        "new file",
+    );
     let (m4, objs4) = render(&mut c, "main").await;
     assert!(!m4.cached);
     assert_eq!(objs4.len(), 3);
@@ -98,9 +131,17 @@ async fn fifty_concurrent_renders_over_ten_revisions() {
     let mut shas = Vec::new();
     for i in 0..10 {
         let files: Vec<(String, String)> = (0..5)
-            .map(|j| (format!("app/obj{j}.yaml"), configmap(&format!("obj{j}"), &format!("{i}-{j}"))))
+            .map(|j| {
+                (
+                    format!("app/obj{j}.yaml"),
+                    configmap(&format!("obj{j}"), &format!("{i}-{j}")),
+                )
+            })
             .collect();
-        let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        let refs: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(a, b)| (a.as_str(), b.as_str()))
+            .collect();
         shas.push(repo.commit(&refs, &format!("rev {i}")));
         repo.git(&["tag", &format!("r{i}")]);
     }
@@ -115,8 +156,14 @@ async fn fifty_concurrent_renders_over_ten_revisions() {
         let url = url.clone();
         let i = k % 10;
         // Mix tags and full shas so both resolution paths run concurrently.
-        let rev = if k % 2 == 0 { format!("r{i}") } else { shas[i].clone() };
-        tasks.push(tokio::spawn(async move { (i, generate(&mut c, gen_req(&url, &rev, "app")).await) }));
+        let rev = if k % 2 == 0 {
+            format!("r{i}")
+        } else {
+            shas[i].clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            (i, generate(&mut c, gen_req(&url, &rev, "app")).await)
+        }));
     }
     for t in tasks {
         let (i, res) = t.await.unwrap();
@@ -139,14 +186,24 @@ async fn concurrent_requests_for_a_new_ref_cause_one_fetch() {
     repo.commit(&[("app/a.yaml", &configmap("a", "1"))], "one");
     let daemon = GitDaemon::start(root.path());
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/**", "--fetch-interval", "1h"]);
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/**",
+            "--fetch-interval",
+            "1h",
+        ],
+    );
     let client = kiln.client().await;
     let url = daemon.url("single");
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let mut c = client.clone();
         let url = url.clone();
-        tasks.push(tokio::spawn(async move { generate(&mut c, gen_req(&url, "main", "app")).await }));
+        tasks.push(tokio::spawn(async move {
+            generate(&mut c, gen_req(&url, "main", "app")).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();
@@ -158,7 +215,9 @@ async fn concurrent_requests_for_a_new_ref_cause_one_fetch() {
     for _ in 0..20 {
         let mut c = client.clone();
         let url = url.clone();
-        tasks.push(tokio::spawn(async move { generate(&mut c, gen_req(&url, "feature", "app")).await }));
+        tasks.push(tokio::spawn(async move {
+            generate(&mut c, gen_req(&url, "feature", "app")).await
+        }));
     }
     for t in tasks {
         t.await.unwrap().unwrap();

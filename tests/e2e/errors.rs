@@ -16,7 +16,10 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
         &[
             ("good/cm.yaml", &configmap("good", "1")),
             ("broken/ok.yaml", &configmap("ok", "1")),
-            ("broken/bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata: {a: [1, 2\n"),
+            (
+                "broken/bad.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata: {a: [1, 2\n",
+            ),
             ("big/cm.yaml", &big_cm),
             ("many/a.yaml", &configmap("a", "1")),
             ("many/b.yaml", &configmap("b", "1")),
@@ -27,7 +30,8 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
         ],
         "fixtures",
     );
-    std::os::unix::fs::symlink("../../../../etc/passwd", repo.dir.join("good/escape.yaml")).unwrap();
+    std::os::unix::fs::symlink("../../../../etc/passwd", repo.dir.join("good/escape.yaml"))
+        .unwrap();
     std::fs::create_dir_all(repo.dir.join("escaping")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", repo.dir.join("escaping/passwd.yaml")).unwrap();
     repo.commit(&[], "symlinks");
@@ -36,7 +40,14 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
     let cache = tempfile::tempdir().unwrap();
     let kiln = Kiln::start(
         cache.path(),
-        &["--allow-repo", "git://127.0.0.1:*/allowed", "--max-file-size", "2000", "--max-files-read", "3"],
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/allowed",
+            "--max-file-size",
+            "2000",
+            "--max-files-read",
+            "3",
+        ],
     );
     let mut c = kiln.client().await;
     let url = daemon.url("allowed");
@@ -52,15 +63,27 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
 
     let e = status(generate(&mut c, gen_req(&url, "main", "missing/app")).await);
     assert_eq!(e.code(), Code::NotFound, "{e:?}");
-    assert!(e.message().contains("missing/app") && e.message().contains("allowed"), "{}", e.message());
+    assert!(
+        e.message().contains("missing/app") && e.message().contains("allowed"),
+        "{}",
+        e.message()
+    );
 
     let e = status(generate(&mut c, gen_req(&url, "main", "broken")).await);
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
-    assert!(e.message().contains("broken/bad.yaml:"), "file and line: {}", e.message());
+    assert!(
+        e.message().contains("broken/bad.yaml:"),
+        "file and line: {}",
+        e.message()
+    );
 
     let e = status(generate(&mut c, gen_req(&url, "main", "notk8s")).await);
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
-    assert!(e.message().contains("notk8s/x.yaml") && e.message().contains("apiVersion"), "{}", e.message());
+    assert!(
+        e.message().contains("notk8s/x.yaml") && e.message().contains("apiVersion"),
+        "{}",
+        e.message()
+    );
 
     let e = status(generate(&mut c, gen_req(&url, "main", "../../etc")).await);
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
@@ -68,13 +91,21 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
     // A symlink inside the app pointing out of the repository.
     let e = status(generate(&mut c, gen_req(&url, "main", "good")).await);
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
-    assert!(e.message().contains("good/escape.yaml") && e.message().contains("leaves the repository"), "{}", e.message());
+    assert!(
+        e.message().contains("good/escape.yaml") && e.message().contains("leaves the repository"),
+        "{}",
+        e.message()
+    );
     let e = status(generate(&mut c, gen_req(&url, "main", "escaping")).await);
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
 
     let e = status(generate(&mut c, gen_req(&url, "main", "big")).await);
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
-    assert!(e.message().contains("max-file-size") && e.message().contains("big/cm.yaml"), "{}", e.message());
+    assert!(
+        e.message().contains("max-file-size") && e.message().contains("big/cm.yaml"),
+        "{}",
+        e.message()
+    );
     let e = status(generate(&mut c, gen_req(&url, "main", "many")).await);
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     assert!(e.message().contains("max-files-read"), "{}", e.message());
@@ -92,7 +123,9 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
     // A failed render is not cached as a success: fix the file and it renders.
     let fixed = repo.commit(&[("broken/bad.yaml", &configmap("bad", "fixed"))], "fix");
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let msgs = generate(&mut c, gen_req(&url, &fixed, "broken")).await.unwrap();
+    let msgs = generate(&mut c, gen_req(&url, &fixed, "broken"))
+        .await
+        .unwrap();
     assert_eq!(msgs[0].total_manifests, 2);
 
     // After all of that, a good request works and the server is up.
@@ -126,12 +159,17 @@ async fn caller_deadline_is_deadline_exceeded_and_others_proceed() {
         (r, started.elapsed())
     });
     // Meanwhile a request for another repository is answered.
-    let msgs = generate(&mut c, gen_req(&daemon.url("fast"), "main", "app")).await.unwrap();
+    let msgs = generate(&mut c, gen_req(&daemon.url("fast"), "main", "app"))
+        .await
+        .unwrap();
     assert_eq!(msgs[0].total_manifests, 1);
     let (r, took) = slow_call.await.unwrap();
     let e = r.unwrap_err();
     assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
-    assert!(took < Duration::from_secs(3), "deadline honoured late: {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "deadline honoured late: {took:?}"
+    );
     let mut req = tonic::Request::new(kiln_proto::kiln::v1::ResolveRevisionRequest {
         repo_url: format!("git://127.0.0.1:{}/slow", proxy.port),
         revision: "main".into(),

@@ -14,29 +14,52 @@ async fn remote_down_serves_what_the_mirror_has() {
     let mut daemon = GitDaemon::start(root.path());
     let url = daemon.url("flaky");
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/**", "--fetch-interval", "0s"]);
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/**",
+            "--fetch-interval",
+            "0s",
+        ],
+    );
     let mut c = kiln.client().await;
-    generate(&mut c, gen_req(&url, "main", "app")).await.unwrap();
+    generate(&mut c, gen_req(&url, "main", "app"))
+        .await
+        .unwrap();
     daemon.stop();
 
     // Branch and sha already in the mirror: still served.
-    let msgs = generate(&mut c, gen_req(&url, "main", "app")).await.unwrap();
+    let msgs = generate(&mut c, gen_req(&url, "main", "app"))
+        .await
+        .unwrap();
     assert_eq!(msgs[0].commit_sha, head);
     let msgs = generate(&mut c, gen_req(&url, &head, "app")).await.unwrap();
     assert_eq!(msgs[0].total_manifests, 1);
     let r = c
-        .resolve_revision(kiln_proto::kiln::v1::ResolveRevisionRequest { repo_url: url.clone(), revision: "main".into() })
+        .resolve_revision(kiln_proto::kiln::v1::ResolveRevisionRequest {
+            repo_url: url.clone(),
+            revision: "main".into(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(r.stale);
 
     // Not in the mirror: UNAVAILABLE naming the remote and the cause.
-    let e = generate(&mut c, gen_req(&url, "other-branch", "app")).await.unwrap_err();
+    let e = generate(&mut c, gen_req(&url, "other-branch", "app"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
-    assert!(e.message().contains(&url) && e.message().contains("other-branch"), "{}", e.message());
+    assert!(
+        e.message().contains(&url) && e.message().contains("other-branch"),
+        "{}",
+        e.message()
+    );
     let never = format!("git://127.0.0.1:{}/never", free_port());
-    let e = generate(&mut c, gen_req(&never, "main", "app")).await.unwrap_err();
+    let e = generate(&mut c, gen_req(&never, "main", "app"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), Code::Unavailable, "{e:?}");
     assert!(e.message().contains(&never), "{}", e.message());
 }
@@ -63,20 +86,36 @@ async fn kill_9_during_fetch_leaves_a_usable_mirror() {
     }
     kiln.kill9();
     assert!(pending.await.unwrap().is_err());
-    let mirrors: Vec<_> = std::fs::read_dir(cache.path().join("mirrors")).unwrap().flatten().collect();
+    let mirrors: Vec<_> = std::fs::read_dir(cache.path().join("mirrors"))
+        .unwrap()
+        .flatten()
+        .collect();
     assert_eq!(mirrors.len(), 1, "the mirror existed before the fetch");
 
     // Restart on the same cache directory at full speed: it repairs and serves.
     proxy.throttle.store(false, Ordering::SeqCst);
     let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/**"]);
     let mut c = kiln.client().await;
-    let msgs = generate(&mut c, gen_req(&url, "main", "app")).await.unwrap();
+    let msgs = generate(&mut c, gen_req(&url, "main", "app"))
+        .await
+        .unwrap();
     assert_eq!(msgs[0].total_manifests, 1);
     assert!(msgs[0].manifests[0].contains("\"big\""));
     let mirror = mirrors[0].path();
-    let fsck = Command::new("git").args(["fsck", "--no-progress"]).current_dir(&mirror).output().unwrap();
-    assert!(fsck.status.success(), "git fsck: {}", String::from_utf8_lossy(&fsck.stderr));
-    let locks = walk(&mirror).into_iter().filter(|p| p.ends_with(".lock")).count();
+    let fsck = Command::new("git")
+        .args(["fsck", "--no-progress"])
+        .current_dir(&mirror)
+        .output()
+        .unwrap();
+    assert!(
+        fsck.status.success(),
+        "git fsck: {}",
+        String::from_utf8_lossy(&fsck.stderr)
+    );
+    let locks = walk(&mirror)
+        .into_iter()
+        .filter(|p| p.ends_with(".lock"))
+        .count();
     assert_eq!(locks, 0);
 }
 

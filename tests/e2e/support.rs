@@ -16,7 +16,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use kiln_proto::kiln::v1::{GenerateManifestsRequest, GenerateManifestsResponse, repo_server_client::RepoServerClient};
+use kiln_proto::kiln::v1::{
+    GenerateManifestsRequest, GenerateManifestsResponse, repo_server_client::RepoServerClient,
+};
 use tonic::transport::Channel;
 
 /// Runs git with fixed identity and dates; panics with stderr on failure.
@@ -34,7 +36,11 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("HOME", dir)
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -51,7 +57,10 @@ impl Repo {
         std::fs::create_dir_all(&dir).unwrap();
         git(&dir, &["init", "-q", "-b", "main"]);
         git(&dir, &["config", "uploadpack.allowAnySHA1InWant", "true"]);
-        Repo { dir, name: name.to_owned() }
+        Repo {
+            dir,
+            name: name.to_owned(),
+        }
     }
 
     /// Writes files (path, content) and commits them; returns the sha.
@@ -77,7 +86,11 @@ impl Repo {
 
 /// A free loopback port (bound and released; fine for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 fn collect_lines(r: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
@@ -175,8 +188,11 @@ impl Proxy {
         let (f, t) = (forwarded.clone(), throttle.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-                let (mut c_read, mut s_write) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let (mut c_read, mut s_write) =
+                    (client.try_clone().unwrap(), server.try_clone().unwrap());
                 std::thread::spawn(move || {
                     let _ = std::io::copy(&mut c_read, &mut s_write);
                     let _ = s_write.shutdown(std::net::Shutdown::Write);
@@ -195,14 +211,20 @@ impl Proxy {
                         }
                         f.fetch_add(n as u64, Ordering::SeqCst);
                         if t.load(Ordering::SeqCst) {
-                            std::thread::sleep(Duration::from_secs_f64(n as f64 / bytes_per_sec as f64));
+                            std::thread::sleep(Duration::from_secs_f64(
+                                n as f64 / bytes_per_sec as f64,
+                            ));
                         }
                     }
                     let _ = c_write.shutdown(std::net::Shutdown::Write);
                 });
             }
         });
-        Proxy { port, forwarded, throttle }
+        Proxy {
+            port,
+            forwarded,
+            throttle,
+        }
     }
 }
 
@@ -239,7 +261,12 @@ impl HttpGit {
     }
 }
 
-fn serve_cgi(stream: TcpStream, root: &Path, auth: Option<&str>, count: &AtomicU64) -> std::io::Result<()> {
+fn serve_cgi(
+    stream: TcpStream,
+    root: &Path,
+    auth: Option<&str>,
+    count: &AtomicU64,
+) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut out = stream;
     loop {
@@ -248,7 +275,10 @@ fn serve_cgi(stream: TcpStream, root: &Path, auth: Option<&str>, count: &AtomicU
             return Ok(());
         }
         let mut parts = line.split_whitespace();
-        let (method, target) = (parts.next().unwrap_or("").to_owned(), parts.next().unwrap_or("").to_owned());
+        let (method, target) = (
+            parts.next().unwrap_or("").to_owned(),
+            parts.next().unwrap_or("").to_owned(),
+        );
         let mut headers = Vec::new();
         loop {
             let mut h = String::new();
@@ -267,7 +297,8 @@ fn serve_cgi(stream: TcpStream, root: &Path, auth: Option<&str>, count: &AtomicU
             loop {
                 let mut size = String::new();
                 reader.read_line(&mut size)?;
-                let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16).unwrap_or(0);
+                let n = usize::from_str_radix(size.trim().split(';').next().unwrap_or("0"), 16)
+                    .unwrap_or(0);
                 let mut chunk = vec![0; n + 2];
                 reader.read_exact(&mut chunk)?;
                 if n == 0 {
@@ -317,10 +348,16 @@ fn serve_cgi(stream: TcpStream, root: &Path, auth: Option<&str>, count: &AtomicU
         child.stdout.take().unwrap().read_to_end(&mut output)?;
         let _ = writer.join();
         let _ = child.wait();
-        let split = output.windows(4).position(|w| w == b"\r\n\r\n").map(|i| (i, 4))
+        let split = output
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| (i, 4))
             .or_else(|| output.windows(2).position(|w| w == b"\n\n").map(|i| (i, 2)));
         let (head, resp_body) = match split {
-            Some((i, n)) => (String::from_utf8_lossy(&output[..i]).into_owned(), &output[i + n..]),
+            Some((i, n)) => (
+                String::from_utf8_lossy(&output[..i]).into_owned(),
+                &output[i + n..],
+            ),
             None => (String::new(), &output[..]),
         };
         let mut status = "200 OK".to_owned();
@@ -333,7 +370,11 @@ fn serve_cgi(stream: TcpStream, root: &Path, auth: Option<&str>, count: &AtomicU
                 resp_headers.push_str("\r\n");
             }
         }
-        write!(out, "HTTP/1.1 {status}\r\n{resp_headers}Content-Length: {}\r\n\r\n", resp_body.len())?;
+        write!(
+            out,
+            "HTTP/1.1 {status}\r\n{resp_headers}Content-Length: {}\r\n\r\n",
+            resp_body.len()
+        )?;
         out.write_all(resp_body)?;
         out.flush()?;
     }
@@ -344,7 +385,9 @@ fn base64(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::new();
     for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16) | (u32::from(*c.get(1).unwrap_or(&0)) << 8) | u32::from(*c.get(2).unwrap_or(&0));
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= c.len() {
                 out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
@@ -381,20 +424,36 @@ impl Kiln {
         collect_lines(child.stderr.take().unwrap(), log.clone());
         let deadline = Instant::now() + Duration::from_secs(20);
         let addr = loop {
-            if let Some(a) = log.lock().unwrap().iter().find_map(|l| l.strip_prefix("kiln: listening on ").map(str::to_owned)) {
+            if let Some(a) = log
+                .lock()
+                .unwrap()
+                .iter()
+                .find_map(|l| l.strip_prefix("kiln: listening on ").map(str::to_owned))
+            {
                 break a;
             }
             if let Ok(Some(status)) = child.try_wait() {
                 panic!("kiln serve exited with {status}: {:?}", log.lock().unwrap());
             }
-            assert!(Instant::now() < deadline, "kiln serve did not start: {:?}", log.lock().unwrap());
+            assert!(
+                Instant::now() < deadline,
+                "kiln serve did not start: {:?}",
+                log.lock().unwrap()
+            );
             std::thread::sleep(Duration::from_millis(20));
         };
-        Kiln { child, addr, log, cache_dir: cache_dir.to_path_buf() }
+        Kiln {
+            child,
+            addr,
+            log,
+            cache_dir: cache_dir.to_path_buf(),
+        }
     }
 
     pub async fn client(&self) -> RepoServerClient<Channel> {
-        RepoServerClient::connect(format!("http://{}", self.addr)).await.expect("connect to kiln")
+        RepoServerClient::connect(format!("http://{}", self.addr))
+            .await
+            .expect("connect to kiln")
     }
 
     pub fn channel_url(&self) -> String {
@@ -405,6 +464,10 @@ impl Kiln {
     pub fn kill9(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub fn is_running(&mut self) -> bool {
@@ -447,7 +510,9 @@ pub fn gen_req(repo: &str, revision: &str, path: &str) -> GenerateManifestsReque
 
 /// A YAML ConfigMap named `name` holding `value`.
 pub fn configmap(name: &str, value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
 }
 
 /// Incompressible bytes, so a pack holding them stays large on the wire.

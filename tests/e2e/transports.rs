@@ -21,10 +21,19 @@ async fn smart_http_with_credentials_never_logged() {
     let cache = tempfile::tempdir().unwrap();
     let kiln = Kiln::start(
         cache.path(),
-        &["--allow-repo", "http://127.0.0.1:*/**", "--config", config.to_str().unwrap(), "--log", "trace"],
+        &[
+            "--allow-repo",
+            "http://127.0.0.1:*/**",
+            "--config",
+            config.to_str().unwrap(),
+            "--log",
+            "trace",
+        ],
     );
     let mut c = kiln.client().await;
-    let msgs = generate(&mut c, gen_req(&url, "main", "app")).await.unwrap();
+    let msgs = generate(&mut c, gen_req(&url, "main", "app"))
+        .await
+        .unwrap();
     assert_eq!(msgs[0].commit_sha, head);
     assert!(msgs[0].manifests[0].contains("private"));
 
@@ -32,11 +41,20 @@ async fn smart_http_with_credentials_never_logged() {
     let cache2 = tempfile::tempdir().unwrap();
     let anon = Kiln::start(cache2.path(), &["--allow-repo", "http://127.0.0.1:*/**"]);
     let mut c2 = anon.client().await;
-    let e = generate(&mut c2, gen_req(&url, "main", "app")).await.unwrap_err();
+    let e = generate(&mut c2, gen_req(&url, "main", "app"))
+        .await
+        .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Unavailable, "{e:?}");
-    assert!(e.message().contains(&url.replace(".git", "")), "{}", e.message());
+    assert!(
+        e.message().contains(&url.replace(".git", "")),
+        "{}",
+        e.message()
+    );
 
     for log in [kiln.log_text(), anon.log_text()] {
-        assert!(!log.contains("s3cr3t-t0ken-XYZ"), "the token leaked into a log");
+        assert!(
+            !log.contains("s3cr3t-t0ken-XYZ"),
+            "the token leaked into a log"
+        );
     }
 }

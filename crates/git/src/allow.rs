@@ -42,7 +42,10 @@ impl Allowlist {
             url: kept.join(","),
             reason: format!("bad allowlist: {e}"),
         })?;
-        Ok(Allowlist { patterns: kept, set })
+        Ok(Allowlist {
+            patterns: kept,
+            set,
+        })
     }
 
     /// An allowlist that allows every repository (for the local CLI).
@@ -74,7 +77,10 @@ pub(crate) fn normalise_pattern(p: &str) -> String {
         None => return p.to_owned(),
     };
     let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let host = host.rsplit_once('@').map_or(host, |(_, h)| h).to_ascii_lowercase();
+    let host = host
+        .rsplit_once('@')
+        .map_or(host, |(_, h)| h)
+        .to_ascii_lowercase();
     let path = path.trim_end_matches('/');
     let path = path.strip_suffix(".git").unwrap_or(path);
     format!("{scheme}://{host}/{path}")
@@ -93,7 +99,11 @@ mod tests {
         assert!(!a.allows(&u("https://github.com/acme/apps/sub")));
         assert!(!a.allows(&u("https://github.com/evil/apps")));
         assert!(a.allows(&u("git://127.0.0.1:9418/x/y.git")));
-        assert!(!Allowlist::new(Vec::<String>::new()).unwrap().allows(&u("https://github.com/acme/apps")));
+        assert!(
+            !Allowlist::new(Vec::<String>::new())
+                .unwrap()
+                .allows(&u("https://github.com/acme/apps"))
+        );
         assert!(Allowlist::allow_all().allows(&u("https://a/b")));
     }
 }

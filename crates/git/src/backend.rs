@@ -52,7 +52,11 @@ impl Backend for GitBackend {
         }
     }
 
-    fn lookup(&self, dir: &gix::ObjectId, name: &str) -> Result<Option<Node<gix::ObjectId>>, BackendError> {
+    fn lookup(
+        &self,
+        dir: &gix::ObjectId,
+        name: &str,
+    ) -> Result<Option<Node<gix::ObjectId>>, BackendError> {
         let tree = self.repo.find_tree(*dir)?;
         Ok(tree.find_entry(name).map(|e| Node {
             kind: kind(e.mode()),
@@ -60,7 +64,10 @@ impl Backend for GitBackend {
         }))
     }
 
-    fn list(&self, dir: &gix::ObjectId) -> Result<Vec<(String, Node<gix::ObjectId>)>, BackendError> {
+    fn list(
+        &self,
+        dir: &gix::ObjectId,
+    ) -> Result<Vec<(String, Node<gix::ObjectId>)>, BackendError> {
         let tree = self.repo.find_tree(*dir)?;
         let mut out = Vec::new();
         for entry in tree.iter() {

@@ -73,9 +73,11 @@ impl GitCache {
             cause,
         };
         for sub in ["mirrors", "tmp"] {
-            std::fs::create_dir_all(dir.join(sub)).map_err(|e| err(format!("cannot create: {e}")))?;
+            std::fs::create_dir_all(dir.join(sub))
+                .map_err(|e| err(format!("cannot create: {e}")))?;
         }
-        let lock = File::create(dir.join("kiln.lock")).map_err(|e| err(format!("cannot create lock file: {e}")))?;
+        let lock = File::create(dir.join("kiln.lock"))
+            .map_err(|e| err(format!("cannot create lock file: {e}")))?;
         lock.try_lock().map_err(|e| {
             err(format!(
                 "is in use by another Kiln process ({e}); give each process its own --cache-dir"
@@ -84,7 +86,8 @@ impl GitCache {
         // Nothing else uses the directory now: whatever is in tmp/ is dead.
         if let Ok(entries) = std::fs::read_dir(dir.join("tmp")) {
             for e in entries.flatten() {
-                let _ = std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
+                let _ =
+                    std::fs::remove_dir_all(e.path()).or_else(|_| std::fs::remove_file(e.path()));
             }
         }
         if let Ok(entries) = std::fs::read_dir(dir.join("mirrors")) {
@@ -155,15 +158,18 @@ impl GitCache {
                 if let Some(Err(e)) = other {
                     warn!(repo = %url, error = %chain(&e), "mirror unreadable; rebuilding it");
                     let trash = self.dir.join("tmp").join(format!("broken-{name}"));
-                    std::fs::rename(&path, &trash).map_err(|e| fail(format!("cannot move aside: {e}")))?;
+                    std::fs::rename(&path, &trash)
+                        .map_err(|e| fail(format!("cannot move aside: {e}")))?;
                     let _ = std::fs::remove_dir_all(&trash);
                 }
                 // Build in tmp/ and rename, so a mirror directory either
                 // exists whole or not at all.
                 let staging = self.dir.join("tmp").join(format!("new-{name}"));
                 let _ = std::fs::remove_dir_all(&staging);
-                gix::init_bare(&staging).map_err(|e| fail(format!("cannot create: {}", chain(&e))))?;
-                std::fs::rename(&staging, &path).map_err(|e| fail(format!("cannot move into place: {e}")))?;
+                gix::init_bare(&staging)
+                    .map_err(|e| fail(format!("cannot create: {}", chain(&e))))?;
+                std::fs::rename(&staging, &path)
+                    .map_err(|e| fail(format!("cannot move into place: {e}")))?;
                 open(&path).map_err(|e| fail(format!("cannot open: {}", chain(&e))))?
             }
         };
@@ -209,7 +215,12 @@ impl GitCache {
         let started = Instant::now();
         // The fetch owns the lock until it ends, even if every caller gives up.
         let result = tokio::task::spawn_blocking(move || {
-            let res = fetch::fetch_blocking(&m.repo(), m.url().fetch_url(), m.credential(), &AtomicBool::new(false));
+            let res = fetch::fetch_blocking(
+                &m.repo(),
+                m.url().fetch_url(),
+                m.credential(),
+                &AtomicBool::new(false),
+            );
             let mut st = m.lock_state();
             st.generation += 1;
             match &res {
@@ -259,9 +270,26 @@ fn mirror_dir_name(key: &str) -> String {
         .split_once("://")
         .map_or(key, |(_, r)| r)
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
-    let readable: String = readable.chars().rev().take(60).collect::<Vec<_>>().into_iter().rev().collect();
+    let readable: String = readable
+        .chars()
+        .rev()
+        .take(60)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     let digest = Sha256::digest(key.as_bytes());
-    format!("{}-{}", readable.trim_matches('_'), &hex::encode(digest)[..12])
+    format!(
+        "{}-{}",
+        readable.trim_matches('_'),
+        &hex::encode(digest)[..12]
+    )
 }

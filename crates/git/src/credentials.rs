@@ -53,12 +53,18 @@ impl Credential {
         }
         let authority = rest.split('/').next().unwrap_or("");
         let host = if authority.starts_with('[') {
-            authority.split(']').next().unwrap_or("").trim_start_matches('[')
+            authority
+                .split(']')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches('[')
         } else {
             authority.split(':').next().unwrap_or("")
         };
         let loopback = host == "localhost"
-            || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
         if loopback {
             Ok(())
         } else {
@@ -115,11 +121,21 @@ mod tests {
         assert!(c.check_transport("http://localhost/r").is_ok());
         assert!(c.check_transport("http://[::1]:80/r").is_ok());
         let e = c.check_transport("http://git.example.com/r").unwrap_err();
-        assert!(e.contains("git.example.com") && e.contains("allowPlainHttp"), "{e}");
-        let allowed = Credential { allow_plain_http: true, ..c.clone() };
+        assert!(
+            e.contains("git.example.com") && e.contains("allowPlainHttp"),
+            "{e}"
+        );
+        let allowed = Credential {
+            allow_plain_http: true,
+            ..c.clone()
+        };
         assert!(allowed.check_transport("http://git.example.com/r").is_ok());
         let no_password = Credential::default();
-        assert!(no_password.check_transport("http://git.example.com/r").is_ok());
+        assert!(
+            no_password
+                .check_transport("http://git.example.com/r")
+                .is_ok()
+        );
         assert_eq!(format!("{:?}", c.password), "Some(Secret(***))");
     }
 }

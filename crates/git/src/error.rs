@@ -25,7 +25,9 @@ pub enum Error {
         revision: String,
     },
     /// An abbreviated sha matches several objects.
-    #[error("revision '{revision}' is ambiguous in repository '{repo}': it abbreviates more than one object")]
+    #[error(
+        "revision '{revision}' is ambiguous in repository '{repo}': it abbreviates more than one object"
+    )]
     Ambiguous {
         /// Normalised URL.
         repo: String,

@@ -101,10 +101,10 @@ fn prune(repo: &gix::Repository, remote: &HashSet<BString>) -> Result<(), String
             }
         }
     }
-    if !remote.contains(b"HEAD".as_bstr()) {
-        if let Ok(Some(r)) = repo.try_find_reference("refs/kiln/HEAD") {
-            edits.push(delete(r.name().to_owned()));
-        }
+    if !remote.contains(b"HEAD".as_bstr())
+        && let Ok(Some(r)) = repo.try_find_reference("refs/kiln/HEAD")
+    {
+        edits.push(delete(r.name().to_owned()));
     }
     if !edits.is_empty() {
         repo.edit_references(edits).map_err(|e| chain(&e))?;

@@ -39,6 +39,6 @@ pub use self::{
     error::Error,
     metadata::{CommitMetadata, Person},
     mirror::Mirror,
-    resolve::{RevisionKind, Resolved},
+    resolve::{Resolved, RevisionKind},
     url::RepoUrl,
 };

@@ -1,6 +1,10 @@
 use kiln_source::Oid;
 
-use crate::{Error, Mirror, backend::{from_oid, to_oid}, error::chain};
+use crate::{
+    Error, Mirror,
+    backend::{from_oid, to_oid},
+    error::chain,
+};
 
 /// Name, email and time of a commit's author or committer.
 #[derive(Clone, Debug, PartialEq, Eq)]

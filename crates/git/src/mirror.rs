@@ -99,7 +99,12 @@ impl Mirror {
         let tree = repo
             .find_commit(from_oid(commit))
             .and_then(|c| c.tree_id().map(|t| t.detach()))
-            .map_err(|e| self.error(format!("cannot read commit {commit}: {}", crate::error::chain(&e))))?;
+            .map_err(|e| {
+                self.error(format!(
+                    "cannot read commit {commit}: {}",
+                    crate::error::chain(&e)
+                ))
+            })?;
         Ok(GitBackend::new(repo, tree))
     }
 

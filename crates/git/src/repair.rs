@@ -32,9 +32,7 @@ pub(crate) fn remove_leftovers(mirror: &Path) -> usize {
             let in_pack_dir = dir.ends_with("objects/pack");
             let stale = name.ends_with(".lock")
                 || (in_pack_dir && (name.starts_with("tmp") || name.starts_with(".tmp")))
-                || (in_pack_dir
-                    && name.ends_with(".pack")
-                    && !path.with_extension("idx").exists());
+                || (in_pack_dir && name.ends_with(".pack") && !path.with_extension("idx").exists());
             if stale {
                 if let Err(e) = std::fs::remove_file(&path) {
                     warn!(path = %path.display(), error = %e, "cannot remove leftover of an interrupted fetch");

@@ -62,19 +62,32 @@ impl GitCache {
     #[instrument(skip_all, fields(repo = %url, revision = %revision))]
     pub async fn resolve(&self, url: &str, revision: &str) -> Result<Resolved, Error> {
         let mirror = self.mirror(url)?;
-        self.resolve_in(&mirror, revision, self.options().fetch_interval).await
+        self.resolve_in(&mirror, revision, self.options().fetch_interval)
+            .await
     }
 
     /// Resolves a revision in an already opened mirror, fetching when the
     /// refs are older than `max_age`.
-    pub async fn resolve_in(&self, mirror: &Arc<Mirror>, revision: &str, max_age: Duration) -> Result<Resolved, Error> {
+    pub async fn resolve_in(
+        &self,
+        mirror: &Arc<Mirror>,
+        revision: &str,
+        max_age: Duration,
+    ) -> Result<Resolved, Error> {
         let rev = match revision.trim() {
             "" => "HEAD",
             r => r,
         };
         // A full sha we already hold needs no network at all.
         if rev.len() == 40 && is_hex(rev) && mirror.has_object(parse_full(rev)?) {
-            return commit_of(mirror, rev, parse_full(rev)?, RevisionKind::Commit, None, false);
+            return commit_of(
+                mirror,
+                rev,
+                parse_full(rev)?,
+                RevisionKind::Commit,
+                None,
+                false,
+            );
         }
         let stale = self.refresh(mirror, max_age).await?;
         if let Some(found) = resolve_local(mirror, rev, stale)? {
@@ -92,7 +105,9 @@ impl GitCache {
             let cause = mirror.lock_state().last_error.clone().unwrap_or_default();
             return Err(Error::Unavailable {
                 repo: mirror.url().key().to_owned(),
-                cause: format!("revision '{rev}' is not in the mirror and the remote is unreachable: {cause}"),
+                cause: format!(
+                    "revision '{rev}' is not in the mirror and the remote is unreachable: {cause}"
+                ),
             });
         }
         Err(Error::RevisionNotFound {
@@ -112,7 +127,11 @@ fn parse_full(rev: &str) -> Result<Oid, Error> {
 }
 
 /// Resolves a revision from the mirror's refs and objects, without network.
-pub(crate) fn resolve_local(mirror: &Arc<Mirror>, rev: &str, stale: bool) -> Result<Option<Resolved>, Error> {
+pub(crate) fn resolve_local(
+    mirror: &Arc<Mirror>,
+    rev: &str,
+    stale: bool,
+) -> Result<Option<Resolved>, Error> {
     let repo = mirror.repo();
     let candidates: Vec<(String, RevisionKind)> = if rev == "HEAD" {
         vec![("refs/kiln/HEAD".to_owned(), RevisionKind::Head)]
@@ -132,7 +151,11 @@ pub(crate) fn resolve_local(mirror: &Arc<Mirror>, rev: &str, stale: bool) -> Res
             .peel_to_id()
             .map_err(|e| mirror.error(format!("cannot peel {name}: {}", chain(&e))))?
             .detach();
-        let shown = if kind == RevisionKind::Head { "HEAD".to_owned() } else { name };
+        let shown = if kind == RevisionKind::Head {
+            "HEAD".to_owned()
+        } else {
+            name
+        };
         return commit_of(mirror, rev, to_oid(id), kind, Some(shown), stale).map(Some);
     }
     if is_hex(rev) && rev.len() >= 4 && rev.len() <= 40 {
@@ -142,7 +165,8 @@ pub(crate) fn resolve_local(mirror: &Arc<Mirror>, rev: &str, stale: bool) -> Res
         })?;
         match repo.objects.lookup_prefix(prefix, None) {
             Ok(Some(Ok(id))) => {
-                return commit_of(mirror, rev, to_oid(id), RevisionKind::Commit, None, stale).map(Some);
+                return commit_of(mirror, rev, to_oid(id), RevisionKind::Commit, None, stale)
+                    .map(Some);
             }
             Ok(Some(Err(()))) => {
                 return Err(Error::Ambiguous {
@@ -172,13 +196,13 @@ fn commit_of(
     let commit = match obj.kind {
         gix::object::Kind::Commit => id,
         gix::object::Kind::Tag => {
-            let peeled = obj
-                .peel_to_kind(gix::object::Kind::Commit)
-                .map_err(|_| Error::NotACommit {
-                    repo: mirror.url().key().to_owned(),
-                    revision: rev.to_owned(),
-                    kind: "tag of a non-commit".to_owned(),
-                })?;
+            let peeled =
+                obj.peel_to_kind(gix::object::Kind::Commit)
+                    .map_err(|_| Error::NotACommit {
+                        repo: mirror.url().key().to_owned(),
+                        revision: rev.to_owned(),
+                        kind: "tag of a non-commit".to_owned(),
+                    })?;
             to_oid(peeled.id)
         }
         other => {
@@ -201,7 +225,11 @@ fn commit_of(
 impl GitCache {
     /// Resolves from the refs and objects the mirror already holds, without
     /// network; `None` when the mirror does not know the revision.
-    pub fn resolve_offline(&self, mirror: &Arc<Mirror>, revision: &str) -> Result<Option<Resolved>, Error> {
+    pub fn resolve_offline(
+        &self,
+        mirror: &Arc<Mirror>,
+        revision: &str,
+    ) -> Result<Option<Resolved>, Error> {
         let rev = match revision.trim() {
             "" => "HEAD",
             r => r,

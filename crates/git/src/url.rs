@@ -32,7 +32,11 @@ impl RepoUrl {
             match scheme.as_str() {
                 "file" => return Self::local(rest, raw),
                 "http" | "https" | "git" | "ssh" => {}
-                _ => return Err(invalid("unsupported scheme; use https, http, git, ssh or file")),
+                _ => {
+                    return Err(invalid(
+                        "unsupported scheme; use https, http, git, ssh or file",
+                    ));
+                }
             }
             let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
             let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
@@ -63,7 +67,9 @@ impl RepoUrl {
             && !path.starts_with("//")
             && (left.contains('@') || left.contains('.'))
         {
-            let (user, host) = left.rsplit_once('@').map_or((None, left), |(u, h)| (Some(u), h));
+            let (user, host) = left
+                .rsplit_once('@')
+                .map_or((None, left), |(u, h)| (Some(u), h));
             let key = format!("ssh://{}/{}", host.to_ascii_lowercase(), trim_path(path));
             let fetch = match user {
                 Some(u) => format!("ssh://{u}@{host}/{}", path.trim_start_matches('/')),
@@ -137,11 +143,26 @@ mod tests {
     #[test]
     fn normalises_common_forms() {
         let k = |s: &str| RepoUrl::parse(s).unwrap().key().to_owned();
-        assert_eq!(k("https://GitHub.com/Acme/Apps.git/"), "https://github.com/Acme/Apps");
-        assert_eq!(k("https://user:tok@github.com/acme/apps"), "https://github.com/acme/apps");
-        assert_eq!(k("git@github.com:acme/apps.git"), "ssh://github.com/acme/apps");
-        assert_eq!(k("ssh://git@github.com/acme/apps.git"), "ssh://github.com/acme/apps");
-        assert_eq!(k("git://127.0.0.1:9418/apps.git"), "git://127.0.0.1:9418/apps");
+        assert_eq!(
+            k("https://GitHub.com/Acme/Apps.git/"),
+            "https://github.com/Acme/Apps"
+        );
+        assert_eq!(
+            k("https://user:tok@github.com/acme/apps"),
+            "https://github.com/acme/apps"
+        );
+        assert_eq!(
+            k("git@github.com:acme/apps.git"),
+            "ssh://github.com/acme/apps"
+        );
+        assert_eq!(
+            k("ssh://git@github.com/acme/apps.git"),
+            "ssh://github.com/acme/apps"
+        );
+        assert_eq!(
+            k("git://127.0.0.1:9418/apps.git"),
+            "git://127.0.0.1:9418/apps"
+        );
         let u = RepoUrl::parse("https://user:tok@github.com/acme/apps").unwrap();
         assert!(!u.fetch_url().contains("tok"));
         assert!(RepoUrl::parse("ftp://x/y").is_err());
@@ -151,6 +172,11 @@ mod tests {
     #[test]
     fn redacts_passwords() {
         assert_eq!(redact("https://u:secret@h/x"), "https://u:***@h/x");
-        assert!(!RepoUrl::parse("ftp://u:secret@h/x").unwrap_err().to_string().contains("secret"));
+        assert!(
+            !RepoUrl::parse("ftp://u:secret@h/x")
+                .unwrap_err()
+                .to_string()
+                .contains("secret")
+        );
     }
 }

@@ -1,5 +1,7 @@
 //! The Git cache against real repositories made by real `git`, over file://.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::disallowed_methods)]
+
 use std::{path::Path, process::Command, sync::Arc, time::Duration};
 
 use kiln_git::{CacheOptions, Error, GitCache, RevisionKind};
@@ -16,7 +18,11 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_DATE", "2025-01-02T03:04:05Z")
         .output()
         .unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
@@ -61,7 +67,10 @@ async fn resolves_every_kind_of_revision() {
     assert_eq!(r.commit.to_hex(), head);
     assert_eq!(r.kind, RevisionKind::Branch);
     let r = cache.resolve(&url(&o), "HEAD").await.unwrap();
-    assert_eq!((r.commit.to_hex(), r.kind), (head.clone(), RevisionKind::Head));
+    assert_eq!(
+        (r.commit.to_hex(), r.kind),
+        (head.clone(), RevisionKind::Head)
+    );
     let r = cache.resolve(&url(&o), "").await.unwrap();
     assert_eq!(r.commit.to_hex(), head);
     let r = cache.resolve(&url(&o), "v1").await.unwrap();
@@ -71,13 +80,24 @@ async fn resolves_every_kind_of_revision() {
     let r = cache.resolve(&url(&o), "refs/heads/feature").await.unwrap();
     assert_eq!((r.commit.to_hex(), r.kind), (v1.clone(), RevisionKind::Ref));
     let r = cache.resolve(&url(&o), &head[..8]).await.unwrap();
-    assert_eq!((r.commit.to_hex(), r.kind), (head.clone(), RevisionKind::Commit));
+    assert_eq!(
+        (r.commit.to_hex(), r.kind),
+        (head.clone(), RevisionKind::Commit)
+    );
     let r = cache.resolve(&url(&o), &head).await.unwrap();
     assert_eq!(r.commit.to_hex(), head);
 
-    let e = cache.resolve(&url(&o), "no-such-branch").await.err().unwrap();
+    let e = cache
+        .resolve(&url(&o), "no-such-branch")
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::RevisionNotFound { .. }), "{e}");
-    assert!(e.to_string().contains("no-such-branch") && e.to_string().contains(o.path().to_str().unwrap()), "{e}");
+    assert!(
+        e.to_string().contains("no-such-branch")
+            && e.to_string().contains(o.path().to_str().unwrap()),
+        "{e}"
+    );
     let tree_id = git(o.path(), &["rev-parse", "HEAD^{tree}"]);
     let e = cache.resolve(&url(&o), &tree_id).await.err().unwrap();
     assert!(matches!(e, Error::NotACommit { .. }), "{e}");
@@ -101,13 +121,34 @@ async fn branches_move_after_the_interval_and_deleted_refs_are_pruned() {
     let o = origin();
     let c = tempfile::tempdir().unwrap();
     let cache = cache(c.path(), Duration::from_millis(300));
-    let before = cache.resolve(&url(&o), "main").await.unwrap().commit.to_hex();
+    let before = cache
+        .resolve(&url(&o), "main")
+        .await
+        .unwrap()
+        .commit
+        .to_hex();
     let after = commit_file(o.path(), "apps/b.yaml", "b: 1\n", "third");
     git(o.path(), &["branch", "-D", "feature"]);
     // Within the interval the mirror answers alone.
-    assert_eq!(cache.resolve(&url(&o), "main").await.unwrap().commit.to_hex(), before);
+    assert_eq!(
+        cache
+            .resolve(&url(&o), "main")
+            .await
+            .unwrap()
+            .commit
+            .to_hex(),
+        before
+    );
     tokio::time::sleep(Duration::from_millis(350)).await;
-    assert_eq!(cache.resolve(&url(&o), "main").await.unwrap().commit.to_hex(), after);
+    assert_eq!(
+        cache
+            .resolve(&url(&o), "main")
+            .await
+            .unwrap()
+            .commit
+            .to_hex(),
+        after
+    );
     assert!(matches!(
         cache.resolve(&url(&o), "feature").await,
         Err(Error::RevisionNotFound { .. })
@@ -151,12 +192,20 @@ async fn serves_what_it_has_when_the_remote_is_gone() {
     let r = cache.resolve(&url(&o), "main").await.unwrap();
     assert_eq!(r.commit, head);
     assert!(r.stale);
-    let e = cache.resolve(&url(&o), "deadbeefdeadbeef").await.err().unwrap();
+    let e = cache
+        .resolve(&url(&o), "deadbeefdeadbeef")
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::Unavailable { .. }), "{e}");
     std::fs::rename(&gone, o.path()).unwrap();
 
     // Never fetched and unreachable: UNAVAILABLE naming the remote.
-    let e = cache.resolve("git://127.0.0.1:1/nothing.git", "main").await.err().unwrap();
+    let e = cache
+        .resolve("git://127.0.0.1:1/nothing.git", "main")
+        .await
+        .err()
+        .unwrap();
     assert!(matches!(e, Error::Unavailable { .. }), "{e}");
     assert!(e.to_string().contains("git://127.0.0.1:1/nothing"), "{e}");
 }
@@ -165,7 +214,8 @@ async fn serves_what_it_has_when_the_remote_is_gone() {
 async fn allowlist_and_cache_lock() {
     let o = origin();
     let c = tempfile::tempdir().unwrap();
-    let cache = GitCache::open(CacheOptions::new(c.path()).allow(["https://github.com/acme/*"])).unwrap();
+    let cache =
+        GitCache::open(CacheOptions::new(c.path()).allow(["https://github.com/acme/*"])).unwrap();
     let e = cache.resolve(&url(&o), "main").await.err().unwrap();
     assert!(matches!(e, Error::NotAllowed { .. }), "{e}");
     let second = GitCache::open(CacheOptions::new(c.path()));
@@ -187,7 +237,15 @@ fn tree_view_reads_by_object_id() {
     let tree = Tree::new(r.mirror.tree(r.commit).unwrap(), ReadLimits::default());
     assert_eq!(tree.read_file("apps/a.yaml").unwrap(), b"a: 2\n");
     assert_eq!(tree.read_file("apps/good.yaml").unwrap(), b"a: 2\n");
-    assert!(matches!(tree.read_file("apps/evil.yaml"), Err(SourceError::SymlinkEscape { .. })));
-    let names: Vec<_> = tree.list_dir("apps").unwrap().into_iter().map(|e| e.name).collect();
+    assert!(matches!(
+        tree.read_file("apps/evil.yaml"),
+        Err(SourceError::SymlinkEscape { .. })
+    ));
+    let names: Vec<_> = tree
+        .list_dir("apps")
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
     assert_eq!(names, ["a.yaml", "evil.yaml", "good.yaml"]);
 }

@@ -4,7 +4,9 @@ use std::{io::Write, sync::Arc};
 
 use anyhow::{Context, Result, anyhow};
 use kiln_git::{CacheOptions, GitCache};
-use kiln_proto::kiln::v1::{GenerateManifestsRequest, ResolveRevisionRequest, repo_server_client::RepoServerClient};
+use kiln_proto::kiln::v1::{
+    GenerateManifestsRequest, ResolveRevisionRequest, repo_server_client::RepoServerClient,
+};
 
 use crate::cli::{GetArgs, ResolveArgs, default_cache_dir};
 
@@ -13,7 +15,11 @@ fn status_error(s: tonic::Status) -> anyhow::Error {
 }
 
 async fn connect(server: &str) -> Result<RepoServerClient<tonic::transport::Channel>> {
-    let url = if server.contains("://") { server.to_owned() } else { format!("http://{server}") };
+    let url = if server.contains("://") {
+        server.to_owned()
+    } else {
+        format!("http://{server}")
+    };
     RepoServerClient::connect(url.clone())
         .await
         .with_context(|| format!("connecting to {url}"))
@@ -33,9 +39,15 @@ pub async fn resolve(args: ResolveArgs) -> Result<()> {
             .into_inner()
             .commit_sha
     } else {
-        let dir = args.cache_dir.clone().unwrap_or_else(|| default_cache_dir("cli"));
+        let dir = args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| default_cache_dir("cli"));
         let git = Arc::new(GitCache::open(CacheOptions::new(&dir).allow(["**"]))?);
-        git.resolve(&args.repo, &args.revision).await?.commit.to_hex()
+        git.resolve(&args.repo, &args.revision)
+            .await?
+            .commit
+            .to_hex()
     };
     writeln!(std::io::stdout().lock(), "{sha}")?;
     Ok(())
@@ -54,7 +66,11 @@ pub async fn get(args: GetArgs) -> Result<()> {
         no_cache: false,
     });
     request.set_timeout(args.timeout);
-    let mut stream = client.generate_manifests(request).await.map_err(status_error)?.into_inner();
+    let mut stream = client
+        .generate_manifests(request)
+        .await
+        .map_err(status_error)?
+        .into_inner();
     let mut manifests = Vec::new();
     while let Some(msg) = stream.message().await.map_err(status_error)? {
         manifests.extend(msg.manifests);

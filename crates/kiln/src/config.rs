@@ -40,14 +40,23 @@ struct Entry {
 
 /// Loads credentials from the config file; secrets are read now and never logged.
 pub fn load_credentials(path: &Path) -> Result<Credentials> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
-    let file: File = serde_yaml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config {}", path.display()))?;
+    let file: File = serde_yaml::from_str(&text)
+        .with_context(|| format!("parsing config {}", path.display()))?;
     let mut creds = Credentials::default();
     for (i, e) in file.credentials.into_iter().enumerate() {
         let at = || format!("{}: credentials[{i}] ({})", path.display(), e.url);
-        let sources = [e.password.is_some(), e.password_file.is_some(), e.password_env.is_some()];
+        let sources = [
+            e.password.is_some(),
+            e.password_file.is_some(),
+            e.password_env.is_some(),
+        ];
         if sources.iter().filter(|s| **s).count() > 1 {
-            bail!("{}: give only one of password, passwordFile, passwordEnv", at());
+            bail!(
+                "{}: give only one of password, passwordFile, passwordEnv",
+                at()
+            );
         }
         let password = if let Some(p) = &e.password {
             Some(p.clone())
@@ -59,7 +68,10 @@ pub fn load_credentials(path: &Path) -> Result<Credentials> {
                     .to_owned(),
             )
         } else if let Some(var) = &e.password_env {
-            Some(std::env::var(var).with_context(|| format!("{}: passwordEnv {var} is not set", at()))?)
+            Some(
+                std::env::var(var)
+                    .with_context(|| format!("{}: passwordEnv {var} is not set", at()))?,
+            )
         } else {
             None
         };

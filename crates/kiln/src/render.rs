@@ -1,6 +1,10 @@
 //! `kiln render`: the pipeline in-process, printing YAML like `kustomize build`.
 
-use std::{io::Write, path::{Path, PathBuf}, sync::Arc};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
 use anyhow::{Context, Result};
 use kiln_git::{CacheOptions, GitCache};
@@ -21,7 +25,10 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         ..PipelineOptions::default()
     };
     let generated = if let Some(repo) = &args.repo {
-        let dir = args.cache_dir.clone().unwrap_or_else(|| default_cache_dir("cli"));
+        let dir = args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| default_cache_dir("cli"));
         // The local user may read any repository they name.
         let git = Arc::new(
             GitCache::open(CacheOptions::new(&dir).allow(["**"]))
@@ -39,10 +46,18 @@ pub async fn run(args: RenderArgs) -> Result<()> {
             Some(r) => absolute(&cwd, r),
             None => enclosing_work_tree(&app).unwrap_or_else(|| cwd.clone()),
         };
-        let root = root.canonicalize().with_context(|| format!("root {}", root.display()))?;
-        let app = app.canonicalize().with_context(|| format!("app folder {}", args.path))?;
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("root {}", root.display()))?;
+        let app = app
+            .canonicalize()
+            .with_context(|| format!("app folder {}", args.path))?;
         let rel = app.strip_prefix(&root).with_context(|| {
-            format!("app folder {} is outside the root {} (set --root)", app.display(), root.display())
+            format!(
+                "app folder {} is outside the root {} (set --root)",
+                app.display(),
+                root.display()
+            )
         })?;
         req.path = rel.to_string_lossy().into_owned();
         // No Git cache is used; the pipeline still needs one to exist, so it
@@ -73,9 +88,16 @@ pub fn print_manifests(manifests: &[String], output: Output) -> Result<()> {
 }
 
 fn absolute(cwd: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { cwd.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        cwd.join(p)
+    }
 }
 
 fn enclosing_work_tree(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(Path::to_path_buf)
 }

@@ -21,17 +21,30 @@ pub fn limits(l: &LimitArgs) -> ReadLimits {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<()> {
-    let dir = args.cache_dir.clone().unwrap_or_else(|| default_cache_dir("server"));
-    let allow: Vec<String> = args.allow_repo.iter().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect();
+    let dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| default_cache_dir("server"));
+    let allow: Vec<String> = args
+        .allow_repo
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
     if allow.is_empty() {
-        warn!("no --allow-repo pattern given: every repository will be refused (PERMISSION_DENIED)");
+        warn!(
+            "no --allow-repo pattern given: every repository will be refused (PERMISSION_DENIED)"
+        );
     }
     let mut opts = CacheOptions::new(&dir).allow(allow);
     opts.fetch_interval = args.fetch_interval;
     if let Some(path) = &args.config {
         opts.credentials = crate::config::load_credentials(path)?;
     }
-    let git = Arc::new(GitCache::open(opts).with_context(|| format!("opening cache directory {}", dir.display()))?);
+    let git = Arc::new(
+        GitCache::open(opts)
+            .with_context(|| format!("opening cache directory {}", dir.display()))?,
+    );
     let pipeline = Pipeline::new(
         git,
         PipelineOptions {

@@ -36,7 +36,9 @@ pub fn list_apps(source: &dyn Source, root: &str) -> Result<Vec<App>, RenderErro
         let engine = detect_engine(&entries);
         let has_manifests = entries.iter().any(|e| {
             e.kind != EntryKind::Dir
-                && (e.name.ends_with(".yaml") || e.name.ends_with(".yml") || e.name.ends_with(".json"))
+                && (e.name.ends_with(".yaml")
+                    || e.name.ends_with(".yml")
+                    || e.name.ends_with(".json"))
         });
         if engine != Engine::Directory || has_manifests {
             apps.push(App {
@@ -48,7 +50,10 @@ pub fn list_apps(source: &dyn Source, root: &str) -> Result<Vec<App>, RenderErro
             continue;
         }
         let mut subdirs: Vec<String> = Vec::new();
-        for e in entries.iter().filter(|e| e.kind == EntryKind::Dir && !e.name.starts_with('.')) {
+        for e in entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Dir && !e.name.starts_with('.'))
+        {
             subdirs.push(join(&dir, &e.name)?);
         }
         stack.extend(subdirs.into_iter().rev());

@@ -88,7 +88,9 @@ impl RenderCache {
 
     /// Remembers a successful render of an app.
     pub(crate) fn remember(&self, key: AppKey, rendered: Arc<Rendered>) {
-        let list = self.by_inputs.get_with(key, || Arc::new(Mutex::new(Vec::new())));
+        let list = self
+            .by_inputs
+            .get_with(key, || Arc::new(Mutex::new(Vec::new())));
         let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
         list.retain(|r| r.read_set != rendered.read_set);
         list.push(rendered);

@@ -93,7 +93,11 @@ fn options(input: &RenderInput<'_>) -> Result<Options, RenderError> {
     let recurse = match input.parameters.get("recurse").map(String::as_str) {
         None | Some("") | Some("false") => false,
         Some("true") => true,
-        Some(other) => return Err(bad(format!("parameter recurse: expected true or false, got '{other}'"))),
+        Some(other) => {
+            return Err(bad(format!(
+                "parameter recurse: expected true or false, got '{other}'"
+            )));
+        }
     };
     Ok(Options {
         recurse,
@@ -138,7 +142,11 @@ fn walk(
 ) -> Result<(), RenderError> {
     for entry in input.source.list_dir(dir)? {
         let path = join(dir, &entry.name)?;
-        let rel_path = if rel.is_empty() { entry.name.clone() } else { format!("{rel}/{}", entry.name) };
+        let rel_path = if rel.is_empty() {
+            entry.name.clone()
+        } else {
+            format!("{rel}/{}", entry.name)
+        };
         let kind = match entry.kind {
             EntryKind::Symlink => match input.source.stat(&path)? {
                 Some(k) => k,
@@ -170,7 +178,10 @@ fn set_namespace(obj: &mut Value, namespace: &str) {
         return;
     }
     if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
-        let missing = meta.get("namespace").and_then(Value::as_str).is_none_or(str::is_empty);
+        let missing = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
         if missing {
             meta.insert("namespace".into(), Value::String(namespace.to_owned()));
         }

@@ -112,7 +112,7 @@ pub enum PipelineError {
         engine: String,
         /// What failed.
         #[source]
-        source: RenderError,
+        source: Box<RenderError>,
     },
     /// A background task died (a bug).
     #[error("internal error: {0}")]

@@ -10,7 +10,9 @@ use crate::{ErrorKind, RenderError};
 /// `apiVersion` and `kind`. Errors name the file and, for syntax errors, the
 /// line.
 pub fn parse_manifests(file: &str, bytes: &[u8]) -> Result<Vec<Value>, RenderError> {
-    let invalid = |msg: String, line: Option<u32>| RenderError::new(ErrorKind::InvalidInput, file, msg).at_line(line);
+    let invalid = |msg: String, line: Option<u32>| {
+        RenderError::new(ErrorKind::InvalidInput, file, msg).at_line(line)
+    };
     let mut docs = Vec::new();
     if file.ends_with(".json") {
         let v: Value = serde_json::from_slice(bytes)
@@ -27,7 +29,9 @@ pub fn parse_manifests(file: &str, bytes: &[u8]) -> Result<Vec<Value>, RenderErr
             })?;
             y.apply_merge()
                 .map_err(|e| invalid(format!("document {}: {e}", i + 1), None))?;
-            docs.push(yaml_to_json(y).map_err(|m| invalid(format!("document {}: {m}", i + 1), None))?);
+            docs.push(
+                yaml_to_json(y).map_err(|m| invalid(format!("document {}: {m}", i + 1), None))?,
+            );
         }
     }
     let mut out = Vec::new();
@@ -42,7 +46,10 @@ fn expand(doc: Value, out: &mut Vec<Value>) -> Result<(), String> {
         Value::Null => Ok(()),
         Value::Object(map) => {
             let kind = map.get("kind").and_then(Value::as_str).unwrap_or_default();
-            let api = map.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
+            let api = map
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
             if kind == "List" && map.get("items").is_some_and(Value::is_array) {
                 if let Some(Value::Array(items)) = map.get("items") {
                     for item in items {
@@ -91,7 +98,11 @@ fn yaml_to_json(y: serde_yaml::Value) -> Result<Value, String> {
             }
         }
         serde_yaml::Value::String(s) => Value::String(s),
-        serde_yaml::Value::Sequence(seq) => Value::Array(seq.into_iter().map(yaml_to_json).collect::<Result<_, _>>()?),
+        serde_yaml::Value::Sequence(seq) => Value::Array(
+            seq.into_iter()
+                .map(yaml_to_json)
+                .collect::<Result<_, _>>()?,
+        ),
         serde_yaml::Value::Mapping(m) => {
             let mut out = Map::new();
             for (k, v) in m {
@@ -148,7 +159,12 @@ mod tests {
     #[test]
     fn rejects_non_objects() {
         assert!(parse_manifests("a.yaml", b"- a\n- b\n").is_err());
-        assert!(parse_manifests("a.yaml", b"kind: X\n").unwrap_err().to_string().contains("apiVersion"));
+        assert!(
+            parse_manifests("a.yaml", b"kind: X\n")
+                .unwrap_err()
+                .to_string()
+                .contains("apiVersion")
+        );
         assert!(parse_manifests("a.json", b"{\"apiVersion\": \"v1\"").is_err());
     }
 

@@ -58,7 +58,11 @@ pub struct GenerateRequest {
 
 impl GenerateRequest {
     /// A request with no engine, parameters or namespace.
-    pub fn new(repo_url: impl Into<String>, revision: impl Into<String>, path: impl Into<String>) -> Self {
+    pub fn new(
+        repo_url: impl Into<String>,
+        revision: impl Into<String>,
+        path: impl Into<String>,
+    ) -> Self {
         GenerateRequest {
             repo_url: repo_url.into(),
             revision: revision.into(),
@@ -116,8 +120,15 @@ impl Pipeline {
     }
 
     /// A pipeline with exactly these renderers.
-    pub fn with_renderers(git: Arc<GitCache>, options: PipelineOptions, renderers: Vec<Arc<dyn Renderer>>) -> Self {
-        let renderers = renderers.into_iter().map(|r| (r.info().name.clone(), r)).collect();
+    pub fn with_renderers(
+        git: Arc<GitCache>,
+        options: PipelineOptions,
+        renderers: Vec<Arc<dyn Renderer>>,
+    ) -> Self {
+        let renderers = renderers
+            .into_iter()
+            .map(|r| (r.info().name.clone(), r))
+            .collect();
         Pipeline {
             inner: Arc::new(Inner {
                 git,
@@ -146,7 +157,8 @@ impl Pipeline {
     /// Resolves the revision and renders the app, from cache when the app's
     /// inputs are unchanged.
     pub async fn generate(&self, req: GenerateRequest) -> Result<Generated, PipelineError> {
-        let span = info_span!("generate", repo = %req.repo_url, revision = %req.revision, app = %req.path);
+        let span =
+            info_span!("generate", repo = %req.repo_url, revision = %req.revision, app = %req.path);
         self.generate_inner(req).instrument(span).await
     }
 
@@ -154,8 +166,11 @@ impl Pipeline {
         let start = Instant::now();
         let resolved = self.inner.git.resolve(&req.repo_url, &req.revision).await?;
         let resolve = start.elapsed();
-        let app_path = normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
-        let key = self.inner.app_key(resolved.mirror.url().key(), &app_path, &req);
+        let app_path =
+            normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
+        let key = self
+            .inner
+            .app_key(resolved.mirror.url().key(), &app_path, &req);
         let commit = resolved.commit;
         let render_start = Instant::now();
         let finish = |r: Arc<Rendered>, cached: bool| Generated {
@@ -183,14 +198,20 @@ impl Pipeline {
             let mirror = resolved.mirror.clone();
             let req = req.clone();
             async move {
-                tokio::task::spawn_blocking(move || inner.render_commit(&mirror, commit, &app_path, &req, key, &ran))
-                    .await
-                    .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
+                tokio::task::spawn_blocking(move || {
+                    inner.render_commit(&mirror, commit, &app_path, &req, key, &ran)
+                })
+                .await
+                .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
             }
         };
         let rendered = if req.no_cache {
             let r = init.await?;
-            self.inner.cache.exact.insert((key, commit), r.clone()).await;
+            self.inner
+                .cache
+                .exact
+                .insert((key, commit), r.clone())
+                .await;
             r
         } else {
             self.inner
@@ -204,7 +225,12 @@ impl Pipeline {
     }
 
     /// Lists the apps under `path` of a revision.
-    pub async fn list_apps(&self, repo_url: &str, revision: &str, path: &str) -> Result<(Resolved, Vec<App>), PipelineError> {
+    pub async fn list_apps(
+        &self,
+        repo_url: &str,
+        revision: &str,
+        path: &str,
+    ) -> Result<(Resolved, Vec<App>), PipelineError> {
         let resolved = self.inner.git.resolve(repo_url, revision).await?;
         let root = normalize(path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
         let mirror = resolved.mirror.clone();
@@ -214,11 +240,11 @@ impl Pipeline {
             let tree = Tree::new(mirror.tree(commit)?, limits);
             check_dir(&tree, &root, mirror.url().key(), &commit.to_hex())?;
             list_apps(&tree, &root).map_err(|source| PipelineError::Render {
+                source: Box::new(source),
                 repo: mirror.url().key().to_owned(),
                 revision: commit.to_hex(),
                 path: root.clone(),
                 engine: "list".into(),
-                source,
             })
         })
         .await
@@ -228,13 +254,21 @@ impl Pipeline {
 
     /// Renders an app of a local folder (no Git, no cache), reading through
     /// the same tree rules as a Git revision. `req.path` is relative to `root`.
-    pub fn render_local(&self, root: &Path, req: &GenerateRequest) -> Result<Generated, PipelineError> {
+    pub fn render_local(
+        &self,
+        root: &Path,
+        req: &GenerateRequest,
+    ) -> Result<Generated, PipelineError> {
         let start = Instant::now();
-        let backend = FsBackend::open(root).map_err(|e| PipelineError::InvalidRequest(format!("{}: {e}", root.display())))?;
+        let backend = FsBackend::open(root)
+            .map_err(|e| PipelineError::InvalidRequest(format!("{}: {e}", root.display())))?;
         let tree = Tree::new(backend, self.inner.options.limits);
-        let app_path = normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
+        let app_path =
+            normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
         let repo = root.display().to_string();
-        let (manifests, engine) = self.inner.render_tree(&tree, &app_path, req, &repo, "local")?;
+        let (manifests, engine) = self
+            .inner
+            .render_tree(&tree, &app_path, req, &repo, "local")?;
         let key = self.inner.app_key(&repo, &app_path, req);
         let digest = input_digest(&key, &tree.take_read_set());
         Ok(Generated {
@@ -252,7 +286,12 @@ impl Pipeline {
     }
 }
 
-fn check_dir<B: Backend>(tree: &Tree<B>, path: &str, repo: &str, revision: &str) -> Result<(), PipelineError> {
+fn check_dir<B: Backend>(
+    tree: &Tree<B>,
+    path: &str,
+    repo: &str,
+    revision: &str,
+) -> Result<(), PipelineError> {
     match tree.stat(path) {
         Ok(Some(kiln_source::EntryKind::Dir)) => Ok(()),
         Ok(_) => Err(PipelineError::PathNotFound {
@@ -265,7 +304,7 @@ fn check_dir<B: Backend>(tree: &Tree<B>, path: &str, repo: &str, revision: &str)
             revision: revision.to_owned(),
             path: path.to_owned(),
             engine: "none".into(),
-            source: e.into(),
+            source: Box::new(e.into()),
         }),
     }
 }
@@ -319,7 +358,10 @@ impl Inner {
         if !req.no_cache {
             for candidate in self.cache.variants(&key).iter().rev() {
                 if tree.still_matches(&candidate.read_set) {
-                    debug!(reads = candidate.read_set.len(), "inputs unchanged; reusing render");
+                    debug!(
+                        reads = candidate.read_set.len(),
+                        "inputs unchanged; reusing render"
+                    );
                     self.cache.count_input_hit();
                     return Ok(candidate.clone());
                 }
@@ -327,7 +369,8 @@ impl Inner {
         }
         ran.store(true, Ordering::Relaxed);
         self.cache.count_render();
-        let (manifests, engine) = self.render_tree(&tree, app_path, req, mirror.url().key(), &commit.to_hex())?;
+        let (manifests, engine) =
+            self.render_tree(&tree, app_path, req, mirror.url().key(), &commit.to_hex())?;
         let read_set = tree.take_read_set();
         let rendered = Arc::new(Rendered {
             input_digest: input_digest(&key, &read_set),
@@ -355,16 +398,24 @@ impl Inner {
                 revision: revision.to_owned(),
                 path: app_path.to_owned(),
                 engine: "detect".into(),
-                source: e.into(),
+                source: Box::new(e.into()),
             })?;
             detect_engine(&entries).as_str().to_owned()
         } else {
             req.engine.clone()
         };
-        let renderer = self.renderers.get(&engine).ok_or_else(|| PipelineError::EngineUnavailable {
-            engine: engine.clone(),
-            available: self.renderers.keys().cloned().collect::<Vec<_>>().join(", "),
-        })?;
+        let renderer =
+            self.renderers
+                .get(&engine)
+                .ok_or_else(|| PipelineError::EngineUnavailable {
+                    engine: engine.clone(),
+                    available: self
+                        .renderers
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
         let _span = info_span!("render", engine = %engine, app = %app_path).entered();
         let input = RenderInput {
             app_path,
@@ -372,13 +423,15 @@ impl Inner {
             namespace: &req.namespace,
             source: tree,
         };
-        let manifests = renderer.render(&input).map_err(|source| PipelineError::Render {
-            repo: repo.to_owned(),
-            revision: revision.to_owned(),
-            path: app_path.to_owned(),
-            engine: engine.clone(),
-            source,
-        })?;
+        let manifests = renderer
+            .render(&input)
+            .map_err(|source| PipelineError::Render {
+                source: Box::new(source),
+                repo: repo.to_owned(),
+                revision: revision.to_owned(),
+                path: app_path.to_owned(),
+                engine: engine.clone(),
+            })?;
         Ok((manifests, engine))
     }
 }

@@ -26,7 +26,9 @@ pub(crate) fn parse(value: &str) -> Option<Duration> {
 
 /// The caller's deadline, if it sent one.
 pub(crate) fn from_metadata(md: &MetadataMap) -> Option<Duration> {
-    md.get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(parse)
+    md.get("grpc-timeout")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse)
 }
 
 /// Runs `fut` within the deadline. Unary handlers pass `margin = true` to

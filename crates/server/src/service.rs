@@ -10,7 +10,11 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status, transport::Server};
 use tracing::{Instrument, info, info_span};
 
-use crate::{ServeError, deadline, status::{git_status, to_status}, watch::WatchHub};
+use crate::{
+    ServeError, deadline,
+    status::{git_status, to_status},
+    watch::WatchHub,
+};
 
 /// Largest sum of manifest bytes put in one streamed message (1 MiB), well
 /// under the 4 MiB most gRPC clients accept by default.
@@ -40,8 +44,12 @@ pub fn router(pipeline: Pipeline) -> Result<tonic::transport::server::Router, Se
     // The reporter only writes to a watch channel; setting the status is synchronous in effect.
     let reporter = health_reporter.clone();
     tokio::spawn(async move {
-        reporter.set_serving::<RepoServerServer<RepoServerService>>().await;
-        reporter.set_service_status("", tonic_health::ServingStatus::Serving).await;
+        reporter
+            .set_serving::<RepoServerServer<RepoServerService>>()
+            .await;
+        reporter
+            .set_service_status("", tonic_health::ServingStatus::Serving)
+            .await;
     });
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(kiln_proto::FILE_DESCRIPTOR_SET)
@@ -114,7 +122,12 @@ impl RepoServer for RepoServerService {
         let req = request.into_inner();
         let span = info_span!("ResolveRevision", repo = %req.repo_url, revision = %req.revision);
         deadline::within(limit, true, "ResolveRevision", async {
-            let r = self.pipeline.git().resolve(&req.repo_url, &req.revision).await.map_err(git_status)?;
+            let r = self
+                .pipeline
+                .git()
+                .resolve(&req.repo_url, &req.revision)
+                .await
+                .map_err(git_status)?;
             Ok(Response::new(pb::ResolveRevisionResponse {
                 commit_sha: r.commit.to_hex(),
                 resolved_ref: r.reference.unwrap_or_default(),
@@ -132,9 +145,15 @@ impl RepoServer for RepoServerService {
     ) -> Result<Response<pb::GetRevisionMetadataResponse>, Status> {
         let limit = deadline::from_metadata(request.metadata());
         let req = request.into_inner();
-        let span = info_span!("GetRevisionMetadata", repo = %req.repo_url, revision = %req.revision);
+        let span =
+            info_span!("GetRevisionMetadata", repo = %req.repo_url, revision = %req.revision);
         deadline::within(limit, true, "GetRevisionMetadata", async {
-            let r = self.pipeline.git().resolve(&req.repo_url, &req.revision).await.map_err(git_status)?;
+            let r = self
+                .pipeline
+                .git()
+                .resolve(&req.repo_url, &req.revision)
+                .await
+                .map_err(git_status)?;
             let mirror = r.mirror.clone();
             let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
                 .await
@@ -159,7 +178,10 @@ impl RepoServer for RepoServerService {
         .await
     }
 
-    async fn list_apps(&self, request: Request<pb::ListAppsRequest>) -> Result<Response<pb::ListAppsResponse>, Status> {
+    async fn list_apps(
+        &self,
+        request: Request<pb::ListAppsRequest>,
+    ) -> Result<Response<pb::ListAppsResponse>, Status> {
         let limit = deadline::from_metadata(request.metadata());
         let req = request.into_inner();
         let span = info_span!("ListApps", repo = %req.repo_url, revision = %req.revision, path = %req.path);
@@ -213,7 +235,12 @@ impl RepoServer for RepoServerService {
         }
         .instrument(span);
         let s = stream::once(work).flat_map(|r| match r {
-            Ok(g) => stream::iter(manifests_messages(g).into_iter().map(Ok).collect::<Vec<_>>()),
+            Ok(g) => stream::iter(
+                manifests_messages(g)
+                    .into_iter()
+                    .map(Ok)
+                    .collect::<Vec<_>>(),
+            ),
             Err(status) => stream::iter(vec![Err(status)]),
         });
         Ok(Response::new(Box::pin(s)))
@@ -228,23 +255,34 @@ impl RepoServer for RepoServerService {
         let req = request.into_inner();
         let span = info_span!("WatchRevision", repo = %req.repo_url, revision = %req.revision);
         let git = self.pipeline.git();
-        let resolved = git.resolve(&req.repo_url, &req.revision).instrument(span).await.map_err(git_status)?;
-        let rx = self.watches.subscribe(resolved.mirror.clone(), &req.revision, resolved.commit.to_hex());
+        let resolved = git
+            .resolve(&req.repo_url, &req.revision)
+            .instrument(span)
+            .await
+            .map_err(git_status)?;
+        let rx = self.watches.subscribe(
+            resolved.mirror.clone(),
+            &req.revision,
+            resolved.commit.to_hex(),
+        );
         let first = resolved.commit.to_hex();
-        let s = stream::unfold((rx, None::<String>, Some(first)), |(mut rx, prev, first)| async move {
-            let sha = match first {
-                Some(sha) => sha,
-                None => {
-                    rx.changed().await.ok()?;
-                    rx.borrow_and_update().clone()
-                }
-            };
-            let msg = pb::WatchRevisionResponse {
-                commit_sha: sha.clone(),
-                previous_sha: prev.unwrap_or_default(),
-            };
-            Some((Ok(msg), (rx, Some(sha), None)))
-        });
+        let s = stream::unfold(
+            (rx, None::<String>, Some(first)),
+            |(mut rx, prev, first)| async move {
+                let sha = match first {
+                    Some(sha) => sha,
+                    None => {
+                        rx.changed().await.ok()?;
+                        rx.borrow_and_update().clone()
+                    }
+                };
+                let msg = pb::WatchRevisionResponse {
+                    commit_sha: sha.clone(),
+                    previous_sha: prev.unwrap_or_default(),
+                };
+                Some((Ok(msg), (rx, Some(sha), None)))
+            },
+        );
         Ok(Response::new(Box::pin(s)))
     }
 }
@@ -280,7 +318,10 @@ mod tests {
     #[test]
     fn formats_rfc3339() {
         assert_eq!(super::rfc3339(1_735_787_045, 0), "2025-01-02T03:04:05Z");
-        assert_eq!(super::rfc3339(1_735_787_045, 3600 + 1800), "2025-01-02T04:34:05+01:30");
+        assert_eq!(
+            super::rfc3339(1_735_787_045, 3600 + 1800),
+            "2025-01-02T04:34:05+01:30"
+        );
         assert_eq!(super::rfc3339(0, -7200), "1969-12-31T22:00:00-02:00");
     }
 }

@@ -9,7 +9,9 @@ use tonic::{Code, Status};
 pub fn to_status(e: &PipelineError) -> Status {
     let code = match e {
         PipelineError::Git(g) => match g {
-            GitError::InvalidUrl { .. } | GitError::Ambiguous { .. } | GitError::NotACommit { .. } => Code::InvalidArgument,
+            GitError::InvalidUrl { .. }
+            | GitError::Ambiguous { .. }
+            | GitError::NotACommit { .. } => Code::InvalidArgument,
             GitError::NotAllowed { .. } => Code::PermissionDenied,
             GitError::RevisionNotFound { .. } => Code::NotFound,
             GitError::Unavailable { .. } => Code::Unavailable,

@@ -8,7 +8,7 @@ use std::{
 
 use kiln_git::{GitCache, Mirror};
 use tokio::sync::watch;
-use tracing::{debug, info_span, Instrument};
+use tracing::{Instrument, debug, info_span};
 
 /// Per-repository pollers and the revisions each one follows.
 pub(crate) struct WatchHub {
@@ -31,7 +31,12 @@ impl WatchHub {
 
     /// Subscribes to a revision whose current commit is `current`; starts the
     /// repository's poller if it has none.
-    pub(crate) fn subscribe(self: &Arc<Self>, mirror: Arc<Mirror>, revision: &str, current: String) -> watch::Receiver<String> {
+    pub(crate) fn subscribe(
+        self: &Arc<Self>,
+        mirror: Arc<Mirror>,
+        revision: &str,
+        current: String,
+    ) -> watch::Receiver<String> {
         let key = mirror.url().key().to_owned();
         let mut polls = self.polls.lock().unwrap_or_else(|e| e.into_inner());
         let poll = polls.entry(key.clone()).or_insert_with(|| {
@@ -57,7 +62,11 @@ impl WatchHub {
     }
 
     async fn run(self: Arc<Self>, key: String, poll: Arc<RepoPoll>) {
-        let interval = self.git.options().fetch_interval.max(Duration::from_millis(50));
+        let interval = self
+            .git
+            .options()
+            .fetch_interval
+            .max(Duration::from_millis(50));
         loop {
             tokio::time::sleep(interval).await;
             {

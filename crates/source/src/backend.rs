@@ -25,6 +25,9 @@ pub struct Node<H> {
     pub handle: H,
 }
 
+/// A directory's entries with their nodes, sorted by name.
+pub type Listing<H> = Vec<(String, Node<H>)>;
+
 /// Storage a [`crate::Tree`] reads from. Implementations only look entries up;
 /// path rules, symlink policy, limits and recording live in `Tree`.
 pub trait Backend {
@@ -34,9 +37,13 @@ pub trait Backend {
     /// The root directory.
     fn root(&self) -> Node<Self::Handle>;
     /// The entry `name` of directory `dir`, if any.
-    fn lookup(&self, dir: &Self::Handle, name: &str) -> Result<Option<Node<Self::Handle>>, BackendError>;
+    fn lookup(
+        &self,
+        dir: &Self::Handle,
+        name: &str,
+    ) -> Result<Option<Node<Self::Handle>>, BackendError>;
     /// Every entry of directory `dir`, sorted by name.
-    fn list(&self, dir: &Self::Handle) -> Result<Vec<(String, Node<Self::Handle>)>, BackendError>;
+    fn list(&self, dir: &Self::Handle) -> Result<Listing<Self::Handle>, BackendError>;
     /// Size in bytes of a file or symlink.
     fn size(&self, file: &Self::Handle) -> Result<u64, BackendError>;
     /// Content of a file, or the target of a symlink.

@@ -44,7 +44,9 @@ pub enum SourceError {
         path: String,
     },
     /// The path enters a Git submodule, whose content is not in this tree.
-    #[error("'{path}' is inside the submodule at '{submodule}', which is not part of this repository's tree")]
+    #[error(
+        "'{path}' is inside the submodule at '{submodule}', which is not part of this repository's tree"
+    )]
     Submodule {
         /// The path being resolved.
         path: String,

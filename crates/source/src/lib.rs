@@ -29,7 +29,7 @@ mod source;
 mod tree;
 
 pub use self::{
-    backend::{Backend, BackendError, Node, NodeKind},
+    backend::{Backend, BackendError, Listing, Node, NodeKind},
     error::SourceError,
     fs::FsBackend,
     limits::ReadLimits,

@@ -40,7 +40,9 @@ pub struct ReadSet {
 impl ReadSet {
     /// Records an answer; the first answer for a query wins (trees are immutable).
     pub fn record(&mut self, query: Query, path: &str, outcome: Outcome) {
-        self.entries.entry((query, path.to_owned())).or_insert(outcome);
+        self.entries
+            .entry((query, path.to_owned()))
+            .or_insert(outcome);
     }
 
     /// The recorded answer to a query, if it was asked.

@@ -1,8 +1,8 @@
 use std::sync::Mutex;
 
 use crate::{
-    Backend, DirEntry, EntryKind, Node, NodeKind, Oid, Outcome, Query, ReadLimits, ReadSet,
-    Source, SourceError, normalize,
+    Backend, DirEntry, EntryKind, Node, NodeKind, Oid, Outcome, Query, ReadLimits, ReadSet, Source,
+    SourceError, normalize,
 };
 
 /// How many symlinks one path resolution may follow (Linux's `MAXSYMLINKS`).
@@ -125,7 +125,10 @@ impl<B: Backend> Tree<B> {
                             path: path.to_owned(),
                         });
                     }
-                    let raw = self.backend.read(&node.handle).map_err(Self::backend_err(path))?;
+                    let raw = self
+                        .backend
+                        .read(&node.handle)
+                        .map_err(Self::backend_err(path))?;
                     let target = String::from_utf8_lossy(&raw).into_owned();
                     let link = if walked.is_empty() {
                         name.clone()
@@ -170,9 +173,11 @@ impl<B: Backend> Tree<B> {
     fn read_outcome(&self, path: &str) -> Result<Outcome, SourceError> {
         Ok(match self.resolve(path)? {
             Resolved::Absent => Outcome::Absent,
-            Resolved::Found(n) if n.kind == NodeKind::File => {
-                Outcome::File(self.backend.file_id(&n.handle).map_err(Self::backend_err(path))?)
-            }
+            Resolved::Found(n) if n.kind == NodeKind::File => Outcome::File(
+                self.backend
+                    .file_id(&n.handle)
+                    .map_err(Self::backend_err(path))?,
+            ),
             Resolved::Found(_) => Outcome::Kind(EntryKind::Dir),
         })
     }
@@ -255,7 +260,10 @@ impl<B: Backend> Source for Tree<B> {
                 }
                 Resolved::Found(n) => n,
             };
-            let size = self.backend.size(&node.handle).map_err(Self::backend_err(path))?;
+            let size = self
+                .backend
+                .size(&node.handle)
+                .map_err(Self::backend_err(path))?;
             let limit = |limit, value, max| SourceError::LimitExceeded {
                 limit,
                 path: path.to_owned(),
@@ -269,7 +277,11 @@ impl<B: Backend> Source for Tree<B> {
             if first_read {
                 let st = self.lock();
                 if st.files_read + 1 > self.limits.max_files {
-                    return Err(limit("max-files-read", st.files_read + 1, self.limits.max_files));
+                    return Err(limit(
+                        "max-files-read",
+                        st.files_read + 1,
+                        self.limits.max_files,
+                    ));
                 }
                 if st.bytes_read + size > self.limits.max_total_bytes {
                     return Err(limit(
@@ -279,8 +291,14 @@ impl<B: Backend> Source for Tree<B> {
                     ));
                 }
             }
-            let bytes = self.backend.read(&node.handle).map_err(Self::backend_err(path))?;
-            let id = self.backend.file_id(&node.handle).map_err(Self::backend_err(path))?;
+            let bytes = self
+                .backend
+                .read(&node.handle)
+                .map_err(Self::backend_err(path))?;
+            let id = self
+                .backend
+                .file_id(&node.handle)
+                .map_err(Self::backend_err(path))?;
             let mut st = self.lock();
             if st.reads.get(Query::Read, path).is_none() {
                 st.files_read += 1;
