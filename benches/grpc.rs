@@ -109,34 +109,42 @@ async fn main() {
     }
     seq.sort();
 
-    // Throughput: 4 connections x 8 in-flight requests each.
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..4 {
-        let client = kiln.client().await;
-        for _ in 0..8 {
-            let mut c = client.clone();
-            let (url, sha) = (url.clone(), sha.clone());
-            tasks.push(tokio::spawn(async move {
-                let mut lat = Vec::new();
-                while Instant::now() < deadline {
-                    let t = Instant::now();
-                    generate(&mut c, gen_req(&url, &sha, "apps/web"))
-                        .await
-                        .unwrap();
-                    lat.push(t.elapsed());
-                }
-                lat
-            }));
+    // Throughput and latency under load, at two levels of concurrency.
+    let mut loads = Vec::new();
+    for (connections, per_connection) in [(2, 4), (4, 8)] {
+        let deadline = Instant::now() + Duration::from_secs(seconds);
+        let mut tasks = Vec::new();
+        for _ in 0..connections {
+            let client = kiln.client().await;
+            for _ in 0..per_connection {
+                let mut c = client.clone();
+                let (url, sha) = (url.clone(), sha.clone());
+                tasks.push(tokio::spawn(async move {
+                    let mut lat = Vec::new();
+                    while Instant::now() < deadline {
+                        let t = Instant::now();
+                        generate(&mut c, gen_req(&url, &sha, "apps/web"))
+                            .await
+                            .unwrap();
+                        lat.push(t.elapsed());
+                    }
+                    lat
+                }));
+            }
         }
+        let started = Instant::now();
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let elapsed = started.elapsed().as_secs_f64();
+        all.sort();
+        loads.push((
+            connections * per_connection,
+            all.len() as f64 / elapsed,
+            all,
+        ));
     }
-    let started = Instant::now();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    all.sort();
     let loaded_rss = rss_kib(pid);
 
     // New commits that touch none of the app's inputs.
@@ -182,18 +190,16 @@ async fn main() {
         "| warm GenerateManifests, 1 client, p99 | {} |",
         ms(percentile(&seq, 0.99))
     );
-    println!(
-        "| warm GenerateManifests, 32 in flight, p50 | {} |",
-        ms(percentile(&all, 0.50))
-    );
-    println!(
-        "| warm GenerateManifests, 32 in flight, p99 | {} |",
-        ms(percentile(&all, 0.99))
-    );
-    println!(
-        "| warm GenerateManifests throughput, 32 in flight | {:.0} requests/s |",
-        all.len() as f64 / elapsed
-    );
+    for (inflight, rps, lat) in &loads {
+        println!(
+            "| warm GenerateManifests, {inflight} in flight, p50 / p99 | {} / {} |",
+            ms(percentile(lat, 0.50)),
+            ms(percentile(lat, 0.99))
+        );
+        println!(
+            "| warm GenerateManifests throughput, {inflight} in flight | {rps:.0} requests/s |"
+        );
+    }
     println!(
         "| new commit touching no input: answer (no render), p50 | {} |",
         ms(percentile(&answer, 0.50))

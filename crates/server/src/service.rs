@@ -76,7 +76,10 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(ServeError::Listener)?;
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Small responses must not wait for delayed ACKs (Nagle): set TCP_NODELAY.
+    let incoming = tonic::transport::server::TcpIncoming::from(listener)
+        .with_nodelay(Some(true))
+        .with_keepalive(Some(std::time::Duration::from_secs(60)));
     info!(%addr, "serving kiln.v1");
     router(pipeline)?
         .serve_with_incoming_shutdown(incoming, shutdown)
@@ -112,30 +115,51 @@ fn manifests_messages(g: kiln_render::Generated) -> Vec<pb::GenerateManifestsRes
     out
 }
 
+/// Runs a unary handler inside its span and the caller's deadline.
+async fn unary<Req, Resp, Fut>(
+    request: Request<Req>,
+    name: &'static str,
+    span: impl FnOnce(&Req) -> tracing::Span,
+    handler: impl FnOnce(Req) -> Fut,
+) -> Result<Response<Resp>, Status>
+where
+    Fut: Future<Output = Result<Resp, Status>>,
+{
+    let limit = deadline::from_metadata(request.metadata());
+    let req = request.into_inner();
+    let span = span(&req);
+    deadline::within(limit, true, name, handler(req))
+        .instrument(span)
+        .await
+        .map(Response::new)
+}
+
+impl RepoServerService {
+    async fn resolve(&self, repo_url: &str, revision: &str) -> Result<kiln_git::Resolved, Status> {
+        self.pipeline
+            .git()
+            .resolve(repo_url, revision)
+            .await
+            .map_err(git_status)
+    }
+}
+
 #[tonic::async_trait]
 impl RepoServer for RepoServerService {
     async fn resolve_revision(
         &self,
         request: Request<pb::ResolveRevisionRequest>,
     ) -> Result<Response<pb::ResolveRevisionResponse>, Status> {
-        let limit = deadline::from_metadata(request.metadata());
-        let req = request.into_inner();
-        let span = info_span!("ResolveRevision", repo = %req.repo_url, revision = %req.revision);
-        deadline::within(limit, true, "ResolveRevision", async {
-            let r = self
-                .pipeline
-                .git()
-                .resolve(&req.repo_url, &req.revision)
-                .await
-                .map_err(git_status)?;
-            Ok(Response::new(pb::ResolveRevisionResponse {
+        let span = |r: &pb::ResolveRevisionRequest| info_span!("ResolveRevision", repo = %r.repo_url, revision = %r.revision);
+        unary(request, "ResolveRevision", span, |req| async move {
+            let r = self.resolve(&req.repo_url, &req.revision).await?;
+            Ok(pb::ResolveRevisionResponse {
                 commit_sha: r.commit.to_hex(),
                 resolved_ref: r.reference.unwrap_or_default(),
                 kind: r.kind.as_str().to_owned(),
                 stale: r.stale,
-            }))
+            })
         })
-        .instrument(span)
         .await
     }
 
@@ -143,17 +167,9 @@ impl RepoServer for RepoServerService {
         &self,
         request: Request<pb::GetRevisionMetadataRequest>,
     ) -> Result<Response<pb::GetRevisionMetadataResponse>, Status> {
-        let limit = deadline::from_metadata(request.metadata());
-        let req = request.into_inner();
-        let span =
-            info_span!("GetRevisionMetadata", repo = %req.repo_url, revision = %req.revision);
-        deadline::within(limit, true, "GetRevisionMetadata", async {
-            let r = self
-                .pipeline
-                .git()
-                .resolve(&req.repo_url, &req.revision)
-                .await
-                .map_err(git_status)?;
+        let span = |r: &pb::GetRevisionMetadataRequest| info_span!("GetRevisionMetadata", repo = %r.repo_url, revision = %r.revision);
+        unary(request, "GetRevisionMetadata", span, |req| async move {
+            let r = self.resolve(&req.repo_url, &req.revision).await?;
             let mirror = r.mirror.clone();
             let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
                 .await
@@ -165,16 +181,15 @@ impl RepoServer for RepoServerService {
                 email: p.email,
                 time_unix: p.time,
             };
-            Ok(Response::new(pb::GetRevisionMetadataResponse {
+            Ok(pb::GetRevisionMetadataResponse {
                 commit_sha: md.commit.to_hex(),
                 author: Some(sig(md.author)),
                 committer: Some(sig(md.committer)),
                 message: md.message,
                 parents: md.parents.iter().map(|p| p.to_hex()).collect(),
                 tags: md.tags,
-            }))
+            })
         })
-        .instrument(span)
         .await
     }
 
@@ -182,16 +197,14 @@ impl RepoServer for RepoServerService {
         &self,
         request: Request<pb::ListAppsRequest>,
     ) -> Result<Response<pb::ListAppsResponse>, Status> {
-        let limit = deadline::from_metadata(request.metadata());
-        let req = request.into_inner();
-        let span = info_span!("ListApps", repo = %req.repo_url, revision = %req.revision, path = %req.path);
-        deadline::within(limit, true, "ListApps", async {
+        let span = |r: &pb::ListAppsRequest| info_span!("ListApps", repo = %r.repo_url, revision = %r.revision, path = %r.path);
+        unary(request, "ListApps", span, |req| async move {
             let (r, apps) = self
                 .pipeline
                 .list_apps(&req.repo_url, &req.revision, &req.path)
                 .await
                 .map_err(|e| to_status(&e))?;
-            Ok(Response::new(pb::ListAppsResponse {
+            Ok(pb::ListAppsResponse {
                 commit_sha: r.commit.to_hex(),
                 apps: apps
                     .into_iter()
@@ -200,9 +213,8 @@ impl RepoServer for RepoServerService {
                         engine: a.engine.as_str().to_owned(),
                     })
                     .collect(),
-            }))
+            })
         })
-        .instrument(span)
         .await
     }
 
@@ -254,12 +266,10 @@ impl RepoServer for RepoServerService {
     ) -> Result<Response<Self::WatchRevisionStream>, Status> {
         let req = request.into_inner();
         let span = info_span!("WatchRevision", repo = %req.repo_url, revision = %req.revision);
-        let git = self.pipeline.git();
-        let resolved = git
+        let resolved = self
             .resolve(&req.repo_url, &req.revision)
             .instrument(span)
-            .await
-            .map_err(git_status)?;
+            .await?;
         let rx = self.watches.subscribe(
             resolved.mirror.clone(),
             &req.revision,
