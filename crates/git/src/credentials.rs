@@ -35,6 +35,9 @@ pub struct Credential {
     pub password: Option<Secret>,
     /// Private key file for ssh, passed to the system ssh client with `-i`.
     pub ssh_key_file: Option<PathBuf>,
+    /// known_hosts file for ssh; when set, only host keys listed there are
+    /// accepted (otherwise the system's and the user's known_hosts apply).
+    pub ssh_known_hosts_file: Option<PathBuf>,
     /// Send the password over plain `http://` to a host that is not
     /// loopback. Off by default: credentials travel over https, or over
     /// http only to 127.0.0.0/8, `::1` or `localhost`.

@@ -30,13 +30,11 @@ pub(crate) fn fetch_blocking(
         c.check_transport(url)?;
     }
     let mut repo = repo.clone();
-    if let Some(key) = credential.and_then(|c| c.ssh_key_file.as_ref()) {
-        let cmd = format!(
-            "ssh -i '{}' -o IdentitiesOnly=yes -o BatchMode=yes",
-            key.display().to_string().replace('\'', "")
-        );
+    if let Some(cmd) = credential.and_then(ssh_command) {
         let mut cfg = repo.config_snapshot_mut();
         cfg.set_value(&gix::config::tree::Core::SSH_COMMAND, cmd.as_str())
+            .map_err(|e| chain(&e))?;
+        cfg.set_value(&gix::config::tree::Ssh::VARIANT, "ssh")
             .map_err(|e| chain(&e))?;
         cfg.commit().map_err(|e| chain(&e))?;
     }
@@ -87,6 +85,27 @@ pub(crate) fn fetch_blocking(
     prune(&repo, &remote_names).map_err(|e| format!("pruning deleted refs: {e}"))?;
     debug!(refs = remote_names.len(), "fetch finished");
     Ok(remote_names.len())
+}
+
+/// The system ssh command for a credential with an ssh key or known_hosts
+/// file: never prompts, offers only the given key.
+fn ssh_command(c: &Credential) -> Option<String> {
+    if c.ssh_key_file.is_none() && c.ssh_known_hosts_file.is_none() {
+        return None;
+    }
+    let quote =
+        |p: &std::path::Path| format!("'{}'", p.display().to_string().replace('\'', "'\\''"));
+    let mut cmd = "ssh -o BatchMode=yes".to_owned();
+    if let Some(key) = &c.ssh_key_file {
+        cmd.push_str(&format!(" -i {} -o IdentitiesOnly=yes", quote(key)));
+    }
+    if let Some(hosts) = &c.ssh_known_hosts_file {
+        cmd.push_str(&format!(
+            " -o UserKnownHostsFile={} -o StrictHostKeyChecking=yes",
+            quote(hosts)
+        ));
+    }
+    Some(cmd)
 }
 
 fn prune(repo: &gix::Repository, remote: &HashSet<BString>) -> Result<(), String> {

@@ -78,6 +78,15 @@ impl GitCache {
             "" => "HEAD",
             r => r,
         };
+        // `main~2`, `v1.0^2`, `HEAD^`: resolve the base, then walk parents.
+        let (base, steps) = split_ancestry(rev);
+        if !steps.is_empty() {
+            let mut found = Box::pin(self.resolve_in(mirror, base, max_age)).await?;
+            found.commit = walk_ancestry(mirror, found.commit, &steps, rev)?;
+            found.kind = RevisionKind::Commit;
+            found.reference = None;
+            return Ok(found);
+        }
         // A full sha we already hold needs no network at all.
         if rev.len() == 40 && is_hex(rev) && mirror.has_object(parse_full(rev)?) {
             return commit_of(
@@ -115,6 +124,69 @@ impl GitCache {
             revision: rev.to_owned(),
         })
     }
+}
+
+/// A step of git's ancestry syntax: `^n` (n-th parent) or `~n` (n first parents).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Step {
+    Parent(usize),
+    Ancestor(usize),
+}
+
+/// Splits `main~2^2` into `("main", [Ancestor(2), Parent(2)])`.
+fn split_ancestry(rev: &str) -> (&str, Vec<Step>) {
+    let Some(at) = rev.find(['~', '^']) else {
+        return (rev, Vec::new());
+    };
+    let (base, mut rest) = rev.split_at(at);
+    let mut steps = Vec::new();
+    while let Some(op) = rest.chars().next() {
+        let digits: String = rest[1..].chars().take_while(char::is_ascii_digit).collect();
+        let n = if digits.is_empty() {
+            1
+        } else {
+            digits.parse().unwrap_or(usize::MAX)
+        };
+        steps.push(match op {
+            '~' => Step::Ancestor(n),
+            '^' => Step::Parent(n),
+            _ => return (rev, Vec::new()),
+        });
+        rest = &rest[1 + digits.len()..];
+    }
+    (base, steps)
+}
+
+fn walk_ancestry(
+    mirror: &Arc<Mirror>,
+    start: Oid,
+    steps: &[Step],
+    rev: &str,
+) -> Result<Oid, Error> {
+    let repo = mirror.repo();
+    let not_found = || Error::RevisionNotFound {
+        repo: mirror.url().key().to_owned(),
+        revision: rev.to_owned(),
+    };
+    let parents = |id: Oid| -> Result<Vec<Oid>, Error> {
+        let c = repo
+            .find_commit(from_oid(id))
+            .map_err(|e| mirror.error(format!("cannot read commit {id}: {}", chain(&e))))?;
+        Ok(c.parent_ids().map(|p| to_oid(p.detach())).collect())
+    };
+    let mut cur = start;
+    for step in steps {
+        match *step {
+            Step::Parent(0) | Step::Ancestor(0) => {}
+            Step::Parent(n) => cur = *parents(cur)?.get(n - 1).ok_or_else(not_found)?,
+            Step::Ancestor(n) => {
+                for _ in 0..n {
+                    cur = *parents(cur)?.first().ok_or_else(not_found)?;
+                }
+            }
+        }
+    }
+    Ok(cur)
 }
 
 fn parse_full(rev: &str) -> Result<Oid, Error> {
@@ -235,5 +307,24 @@ impl GitCache {
             r => r,
         };
         resolve_local(mirror, rev, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_ancestry_suffixes() {
+        assert_eq!(split_ancestry("main"), ("main", vec![]));
+        assert_eq!(split_ancestry("HEAD~3"), ("HEAD", vec![Step::Ancestor(3)]));
+        assert_eq!(split_ancestry("v1^"), ("v1", vec![Step::Parent(1)]));
+        assert_eq!(
+            split_ancestry("main~^2~"),
+            (
+                "main",
+                vec![Step::Ancestor(1), Step::Parent(2), Step::Ancestor(1)]
+            )
+        );
     }
 }

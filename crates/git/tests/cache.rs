@@ -249,3 +249,31 @@ fn tree_view_reads_by_object_id() {
         .collect();
     assert_eq!(names, ["a.yaml", "evil.yaml", "good.yaml"]);
 }
+
+#[tokio::test]
+async fn ancestry_suffixes_walk_parents() {
+    let o = origin();
+    let c = tempfile::tempdir().unwrap();
+    let cache = cache(c.path(), Duration::from_secs(60));
+    let parent = git(o.path(), &["rev-parse", "main~1"]);
+    assert_eq!(
+        cache
+            .resolve(&url(&o), "main~1")
+            .await
+            .unwrap()
+            .commit
+            .to_hex(),
+        parent
+    );
+    assert_eq!(
+        cache
+            .resolve(&url(&o), "HEAD^")
+            .await
+            .unwrap()
+            .commit
+            .to_hex(),
+        parent
+    );
+    let e = cache.resolve(&url(&o), "main~5").await.err().unwrap();
+    assert!(matches!(e, Error::RevisionNotFound { .. }), "{e}");
+}

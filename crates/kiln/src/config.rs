@@ -7,6 +7,7 @@
 //!     passwordEnv: GITHUB_TOKEN           # or passwordFile: /path, or password: literal
 //!   - url: ssh://github.com/acme/*
 //!     sshKeyFile: /etc/kiln/id_ed25519
+//!     sshKnownHostsFile: /etc/kiln/known_hosts   # optional: accept only these host keys
 //!   - url: http://git.internal/*         # plain http carries a password only with
 //!     password: t0ken                     # allowPlainHttp (loopback hosts excepted)
 //!     allowPlainHttp: true
@@ -34,6 +35,7 @@ struct Entry {
     password_file: Option<PathBuf>,
     password_env: Option<String>,
     ssh_key_file: Option<PathBuf>,
+    ssh_known_hosts_file: Option<PathBuf>,
     #[serde(default)]
     allow_plain_http: bool,
 }
@@ -87,6 +89,7 @@ pub fn load_credentials(path: &Path) -> Result<Credentials> {
                     username: e.username.clone(),
                     password: password.map(Secret::new),
                     ssh_key_file: e.ssh_key_file.clone(),
+                    ssh_known_hosts_file: e.ssh_known_hosts_file.clone(),
                     allow_plain_http: e.allow_plain_http,
                 },
             )
