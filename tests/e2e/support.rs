@@ -96,7 +96,7 @@ pub fn free_port() -> u16 {
 fn collect_lines(r: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
     std::thread::spawn(move || {
         for line in BufReader::new(r).lines().map_while(Result::ok) {
-            into.lock().unwrap().push(line);
+            into.lock().unwrap_or_else(|e| e.into_inner()).push(line);
         }
     });
 }
@@ -399,6 +399,11 @@ fn base64(s: &str) -> String {
     out
 }
 
+/// The last lines of a log, for failure messages.
+fn tail(lines: &[String]) -> String {
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
 /// A running `kiln serve`.
 pub struct Kiln {
     child: Child,
@@ -433,7 +438,10 @@ impl Kiln {
                 break a;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("kiln serve exited with {status}: {:?}", log.lock().unwrap());
+                panic!(
+                    "kiln serve exited with {status}: {}",
+                    tail(&log.lock().unwrap())
+                );
             }
             assert!(
                 Instant::now() < deadline,

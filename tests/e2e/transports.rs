@@ -27,7 +27,7 @@ async fn smart_http_with_credentials_never_logged() {
             "--config",
             config.to_str().unwrap(),
             "--log",
-            "trace",
+            "trace,cranelift_codegen=off,regalloc2=off,wasmtime=off,wasmtime_cranelift=off,wasmtime_environ=off",
         ],
     );
     let mut c = kiln.client().await;

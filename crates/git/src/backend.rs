@@ -5,11 +5,21 @@ use kiln_source::{Backend, BackendError, Node, NodeKind, Oid};
 pub struct GitBackend {
     repo: gix::Repository,
     root: gix::ObjectId,
+    commit_time: i64,
 }
 
 impl GitBackend {
-    pub(crate) fn new(repo: gix::Repository, root: gix::ObjectId) -> Self {
-        GitBackend { repo, root }
+    pub(crate) fn new(repo: gix::Repository, root: gix::ObjectId, commit_time: i64) -> Self {
+        GitBackend {
+            repo,
+            root,
+            commit_time,
+        }
+    }
+
+    /// The commit's committer time, seconds since the Unix epoch.
+    pub fn commit_time(&self) -> i64 {
+        self.commit_time
     }
 
     /// The root tree id.

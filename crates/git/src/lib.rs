@@ -19,6 +19,8 @@
 //! # let _ = tree; Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod allow;
 mod backend;
 mod cache;

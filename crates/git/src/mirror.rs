@@ -96,16 +96,18 @@ impl Mirror {
     /// A read-only view of `commit`'s tree.
     pub fn tree(&self, commit: Oid) -> Result<GitBackend, Error> {
         let repo = self.repo();
-        let tree = repo
-            .find_commit(from_oid(commit))
-            .and_then(|c| c.tree_id().map(|t| t.detach()))
-            .map_err(|e| {
-                self.error(format!(
-                    "cannot read commit {commit}: {}",
-                    crate::error::chain(&e)
-                ))
-            })?;
-        Ok(GitBackend::new(repo, tree))
+        let fail = |e: &(dyn std::error::Error + 'static)| {
+            self.error(format!(
+                "cannot read commit {commit}: {}",
+                crate::error::chain(e)
+            ))
+        };
+        let (tree, time) = {
+            let c = repo.find_commit(from_oid(commit)).map_err(|e| fail(&e))?;
+            let tree = c.tree_id().map_err(|e| fail(&e))?.detach();
+            (tree, c.time().map(|t| t.seconds).unwrap_or(0))
+        };
+        Ok(GitBackend::new(repo, tree, time))
     }
 
     pub(crate) fn error(&self, cause: String) -> Error {

@@ -55,6 +55,30 @@ pub struct LimitArgs {
     pub max_total_bytes: u64,
 }
 
+/// Plugin flags shared by `serve` and `render`.
+#[derive(Debug, Args, Clone)]
+pub struct PluginArgs {
+    /// Directory of third-party plugins (`*.wasm` components) to load
+    /// beside the built-in ones.
+    #[arg(long, env = "KILN_PLUGIN_DIR")]
+    pub plugin_dir: Option<PathBuf>,
+    /// Largest linear memory of one plugin instance, in bytes.
+    #[arg(long, env = "KILN_PLUGIN_MAX_MEMORY", default_value_t = 512 << 20)]
+    pub plugin_max_memory: usize,
+    /// Time limit of one plugin call.
+    #[arg(long, env = "KILN_PLUGIN_DEADLINE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub plugin_deadline: Duration,
+    /// Largest total size of the manifests one plugin call may return, in bytes.
+    #[arg(long, env = "KILN_PLUGIN_MAX_OUTPUT", default_value_t = 64 << 20)]
+    pub plugin_max_output: usize,
+    /// Plugin calls running at once.
+    #[arg(long, env = "KILN_PLUGIN_CONCURRENCY", default_value_t = 8)]
+    pub plugin_concurrency: usize,
+    /// Plugin calls that may wait for a slot before calls are refused.
+    #[arg(long, env = "KILN_PLUGIN_QUEUE", default_value_t = 256)]
+    pub plugin_queue: usize,
+}
+
 /// `kiln serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -81,6 +105,8 @@ pub struct ServeArgs {
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
 }
 
 /// `kiln render`.
@@ -116,6 +142,8 @@ pub struct RenderArgs {
     pub cache_dir: Option<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
 }
 
 /// Output formats of rendered manifests.

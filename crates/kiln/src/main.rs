@@ -3,10 +3,13 @@
 //!
 //! This is the only crate that uses `anyhow`; libraries return typed errors.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod client;
 mod config;
 mod logging;
+mod plugins;
 mod render;
 mod serve;
 

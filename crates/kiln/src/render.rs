@@ -34,7 +34,8 @@ pub async fn run(args: RenderArgs) -> Result<()> {
             GitCache::open(CacheOptions::new(&dir).allow(["**"]))
                 .with_context(|| format!("opening cache directory {}", dir.display()))?,
         );
-        let pipeline = Pipeline::new(git, options);
+        let renderers = crate::plugins::load(&args.plugins, &dir.join("compiled-plugins"))?;
+        let pipeline = Pipeline::with_renderers(git, options, renderers);
         req.repo_url = repo.clone();
         req.revision = args.revision.clone();
         req.path = args.path.clone();
@@ -64,7 +65,13 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         // gets an empty one in a private temporary directory.
         let scratch = std::env::temp_dir().join(format!("kiln-local-{}", std::process::id()));
         let git = Arc::new(GitCache::open(CacheOptions::new(&scratch))?);
-        let pipeline = Pipeline::new(git, options);
+        let compiled = args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| default_cache_dir("cli"))
+            .join("compiled-plugins");
+        let renderers = crate::plugins::load(&args.plugins, &compiled)?;
+        let pipeline = Pipeline::with_renderers(git, options, renderers);
         let out = pipeline.render_local(&root, &req);
         let _ = std::fs::remove_dir_all(&scratch);
         out?

@@ -45,12 +45,14 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         GitCache::open(opts)
             .with_context(|| format!("opening cache directory {}", dir.display()))?,
     );
-    let pipeline = Pipeline::new(
+    let renderers = crate::plugins::load(&args.plugins, &dir.join("compiled-plugins"))?;
+    let pipeline = Pipeline::with_renderers(
         git,
         PipelineOptions {
             limits: limits(&args.limits),
             cache_capacity: args.render_cache_capacity,
         },
+        renderers,
     );
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await

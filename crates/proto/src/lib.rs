@@ -15,6 +15,8 @@
 //! # let _ = sha; Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 /// Generated packages, one module per proto package.
 pub mod kiln {
     /// The `kiln.v1` package.

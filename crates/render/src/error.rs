@@ -9,6 +9,8 @@ pub enum ErrorKind {
     NotFound,
     /// A limit was hit.
     ResourceExhausted,
+    /// The renderer ran past its time limit.
+    DeadlineExceeded,
     /// The engine cannot render this (not built in, not supported).
     Unsupported,
     /// A bug or an unreadable repository.

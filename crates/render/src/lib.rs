@@ -14,7 +14,8 @@
 //! use kiln_render::{GenerateRequest, Pipeline, PipelineOptions};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let git = Arc::new(GitCache::open(CacheOptions::new("/tmp/kiln").allow(["**"]))?);
-//! let pipeline = Pipeline::new(git, PipelineOptions::default());
+//! # let renderers = Vec::new();
+//! let pipeline = Pipeline::with_renderers(git, PipelineOptions::default(), renderers);
 //! let out = pipeline
 //!     .generate(GenerateRequest::new("https://github.com/acme/apps", "main", "apps/web"))
 //!     .await?;
@@ -22,12 +23,13 @@
 //! # Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod apps;
 mod cache;
 mod detect;
-mod directory;
 mod error;
-mod manifest;
+mod output;
 mod pipeline;
 mod renderer;
 
@@ -35,9 +37,8 @@ pub use self::{
     apps::{App, list_apps},
     cache::{CacheCounters, RenderCache},
     detect::{Engine, detect_engine},
-    directory::DirectoryRenderer,
     error::{ErrorKind, PipelineError, RenderError},
-    manifest::{manifests_to_yaml, parse_manifests},
+    output::manifests_to_yaml,
     pipeline::{GenerateRequest, Generated, Pipeline, PipelineOptions, Timings},
     renderer::{RenderInput, Renderer, RendererInfo},
 };

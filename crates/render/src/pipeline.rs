@@ -9,14 +9,14 @@ use std::{
 };
 
 use kiln_git::{GitCache, Mirror, Resolved};
-use kiln_source::{Backend, FsBackend, Oid, ReadLimits, ReadSet, Source, Tree, normalize};
+use kiln_source::{Backend, FsBackend, Locked, Oid, ReadLimits, ReadSet, Source, Tree, normalize};
 use sha2::{Digest, Sha256};
 use tracing::{Instrument, debug, info_span};
 
 use crate::{
-    App, DirectoryRenderer, PipelineError, RenderCache, RenderInput, Renderer,
+    App, PipelineError, RenderCache, RenderInput, Renderer,
     cache::{AppKey, Rendered},
-    detect_engine, list_apps,
+    list_apps,
 };
 
 /// Settings of a [`Pipeline`]. `Default` lists every default.
@@ -114,11 +114,6 @@ struct Inner {
 }
 
 impl Pipeline {
-    /// A pipeline with the built-in directory renderer.
-    pub fn new(git: Arc<GitCache>, options: PipelineOptions) -> Self {
-        Self::with_renderers(git, options, vec![Arc::new(DirectoryRenderer::new())])
-    }
-
     /// A pipeline with exactly these renderers.
     pub fn with_renderers(
         git: Arc<GitCache>,
@@ -266,11 +261,11 @@ impl Pipeline {
         let app_path =
             normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
         let repo = root.display().to_string();
-        let (manifests, engine) = self
-            .inner
-            .render_tree(&tree, &app_path, req, &repo, "local")?;
         let key = self.inner.app_key(&repo, &app_path, req);
-        let digest = input_digest(&key, &tree.take_read_set());
+        let (manifests, engine, reads) = self
+            .inner
+            .render_tree(tree, &app_path, req, &repo, "local", &key)?;
+        let digest = input_digest(&key, &reads);
         Ok(Generated {
             commit: String::new(),
             manifests: Arc::new(manifests),
@@ -354,7 +349,9 @@ impl Inner {
         key: AppKey,
         ran: &AtomicBool,
     ) -> Result<Arc<Rendered>, PipelineError> {
-        let tree = Tree::new(mirror.tree(commit)?, self.options.limits);
+        let backend = mirror.tree(commit)?;
+        let time = backend.commit_time();
+        let tree = Tree::new(backend, self.options.limits).with_commit_time(time);
         if !req.no_cache {
             for candidate in self.cache.variants(&key).iter().rev() {
                 if tree.still_matches(&candidate.read_set) {
@@ -369,9 +366,14 @@ impl Inner {
         }
         ran.store(true, Ordering::Relaxed);
         self.cache.count_render();
-        let (manifests, engine) =
-            self.render_tree(&tree, app_path, req, mirror.url().key(), &commit.to_hex())?;
-        let read_set = tree.take_read_set();
+        let (manifests, engine, read_set) = self.render_tree(
+            tree,
+            app_path,
+            req,
+            mirror.url().key(),
+            &commit.to_hex(),
+            &key,
+        )?;
         let rendered = Arc::new(Rendered {
             input_digest: input_digest(&key, &read_set),
             read_set,
@@ -382,16 +384,18 @@ impl Inner {
         Ok(rendered)
     }
 
-    /// Detects the engine if needed and runs its renderer on `tree`.
-    fn render_tree<B: Backend>(
+    /// Detects the engine if needed and runs its renderer on `tree`; returns
+    /// the manifests, the engine and everything the render read.
+    fn render_tree<B: Backend + Send + 'static>(
         &self,
-        tree: &Tree<B>,
+        tree: Tree<B>,
         app_path: &str,
         req: &GenerateRequest,
         repo: &str,
         revision: &str,
-    ) -> Result<(Vec<String>, String), PipelineError> {
-        check_dir(tree, app_path, repo, revision)?;
+        key: &AppKey,
+    ) -> Result<(Vec<String>, String, ReadSet), PipelineError> {
+        check_dir(&tree, app_path, repo, revision)?;
         let engine = if req.engine.is_empty() {
             let entries = tree.list_dir(app_path).map_err(|e| PipelineError::Render {
                 repo: repo.to_owned(),
@@ -400,7 +404,7 @@ impl Inner {
                 engine: "detect".into(),
                 source: Box::new(e.into()),
             })?;
-            detect_engine(&entries).as_str().to_owned()
+            self.detect(&entries)
         } else {
             req.engine.clone()
         };
@@ -417,11 +421,13 @@ impl Inner {
                         .join(", "),
                 })?;
         let _span = info_span!("render", engine = %engine, app = %app_path).entered();
+        let shared = Arc::new(Locked::new(tree));
         let input = RenderInput {
             app_path,
             parameters: &req.parameters,
             namespace: &req.namespace,
-            source: tree,
+            source: shared.clone(),
+            seed: *key,
         };
         let manifests = renderer
             .render(&input)
@@ -432,6 +438,29 @@ impl Inner {
                 path: app_path.to_owned(),
                 engine: engine.clone(),
             })?;
-        Ok((manifests, engine))
+        drop(input);
+        let reads = shared.with(|t| t.take_read_set());
+        Ok((manifests, engine, reads))
+    }
+
+    /// The engine for an app folder: the first renderer whose marker file is
+    /// present, in Kiln's precedence (kustomize, helm, then others by name),
+    /// else `directory`.
+    fn detect(&self, entries: &[kiln_source::DirEntry]) -> String {
+        let has = |m: &String| entries.iter().any(|e| &e.name == m);
+        let mut names: Vec<&String> = self.renderers.keys().collect();
+        names.sort_by_key(|n| {
+            (
+                !matches!(n.as_str(), "kustomize" | "helm"),
+                n.as_str() != "kustomize",
+                n.as_str(),
+            )
+        });
+        for name in names {
+            if self.renderers[name].info().markers.iter().any(has) {
+                return name.clone();
+            }
+        }
+        crate::detect_engine(entries).as_str().to_owned()
     }
 }

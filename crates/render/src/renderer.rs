@@ -1,4 +1,4 @@
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, sync::Arc};
 
 use kiln_source::Source;
 
@@ -11,9 +11,10 @@ pub struct RendererInfo {
     pub name: String,
     /// Renderer version.
     pub version: String,
-    /// Digest of the renderer's code (sha256 of a plugin component, or of the
-    /// built-in's version string).
+    /// sha256 of the renderer's code (a plugin component's bytes).
     pub digest: String,
+    /// File names whose presence marks an app this renderer renders.
+    pub markers: Vec<String>,
 }
 
 /// What a renderer gets for one render.
@@ -25,7 +26,9 @@ pub struct RenderInput<'a> {
     /// Default namespace for namespaced objects ("" leaves them as written).
     pub namespace: &'a str,
     /// The revision's tree; every read is recorded.
-    pub source: &'a dyn Source,
+    pub source: Arc<dyn Source + Send + Sync>,
+    /// Seed for any randomness, derived from the render's inputs.
+    pub seed: [u8; 32],
 }
 
 /// Something that turns an app directory into Kubernetes objects.

@@ -14,11 +14,14 @@
 //! use kiln_render::{Pipeline, PipelineOptions};
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! let git = Arc::new(GitCache::open(CacheOptions::new("/var/cache/kiln").allow(["https://github.com/acme/*"]))?);
-//! let pipeline = Pipeline::new(git, PipelineOptions::default());
+//! # let renderers = Vec::new();
+//! let pipeline = Pipeline::with_renderers(git, PipelineOptions::default(), renderers);
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8081").await?;
 //! kiln_server::serve(listener, pipeline, std::future::pending()).await?;
 //! # Ok(()) }
 //! ```
+
+#![forbid(unsafe_code)]
 
 mod deadline;
 mod error;

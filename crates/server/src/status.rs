@@ -24,6 +24,7 @@ pub fn to_status(e: &PipelineError) -> Status {
             ErrorKind::InvalidInput => Code::InvalidArgument,
             ErrorKind::NotFound => Code::NotFound,
             ErrorKind::ResourceExhausted => Code::ResourceExhausted,
+            ErrorKind::DeadlineExceeded => Code::DeadlineExceeded,
             ErrorKind::Unsupported => Code::FailedPrecondition,
             ErrorKind::Internal => Code::Internal,
         },

@@ -18,6 +18,8 @@
 //! # let _ = (bytes, reads); Ok(()) }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod backend;
 mod error;
 mod fs;
@@ -36,7 +38,7 @@ pub use self::{
     oid::Oid,
     path::{join, normalize},
     read_set::{Outcome, Query, ReadSet},
-    source::{DirEntry, EntryKind, Source},
+    source::{DirEntry, EntryKind, Locked, Source},
     tree::Tree,
 };
 

@@ -13,6 +13,8 @@ pub enum Query {
     List,
     /// `stat`.
     Stat,
+    /// The clock: a renderer asked for the commit time.
+    Clock,
 }
 
 /// What the tree answered to a query; everything that could change a
@@ -29,6 +31,8 @@ pub enum Outcome {
     Kind(crate::EntryKind),
     /// The path was refused (escape, loop, submodule); the text says why.
     Refused(String),
+    /// The commit time a renderer read (seconds since the Unix epoch).
+    Time(i64),
 }
 
 /// Every query a render made and what it got, keyed by normalised path.
@@ -82,6 +86,10 @@ impl ReadSet {
                     hasher.update(id.0);
                 }
                 Outcome::Kind(k) => hasher.update([3, *k as u8]),
+                Outcome::Time(t) => {
+                    hasher.update([5]);
+                    hasher.update(t.to_le_bytes());
+                }
                 Outcome::Refused(why) => {
                     hasher.update([4]);
                     hasher.update((why.len() as u64).to_le_bytes());

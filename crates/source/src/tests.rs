@@ -168,3 +168,18 @@ fn limits_are_enforced_and_named() {
     let e = t.read_file("base/cm.yaml").unwrap_err();
     assert!(e.to_string().contains("max-total-bytes"), "{e}");
 }
+
+#[test]
+fn clock_reads_tie_a_render_to_the_commit_time() {
+    let d = fixture();
+    let t =
+        Tree::new(FsBackend::open(d.path()).unwrap(), ReadLimits::default()).with_commit_time(1000);
+    assert_eq!(t.commit_time(), 1000);
+    let rs = t.take_read_set();
+    let same =
+        Tree::new(FsBackend::open(d.path()).unwrap(), ReadLimits::default()).with_commit_time(1000);
+    assert!(same.still_matches(&rs));
+    let later =
+        Tree::new(FsBackend::open(d.path()).unwrap(), ReadLimits::default()).with_commit_time(2000);
+    assert!(!later.still_matches(&rs));
+}

@@ -12,6 +12,7 @@ const MAX_SYMLINK_HOPS: usize = 40;
 pub struct Tree<B: Backend> {
     backend: B,
     limits: ReadLimits,
+    commit_time: i64,
     state: Mutex<State>,
 }
 
@@ -34,8 +35,15 @@ impl<B: Backend> Tree<B> {
         Tree {
             backend,
             limits,
+            commit_time: 0,
             state: Mutex::new(State::default()),
         }
+    }
+
+    /// Sets the commit time [`Source::commit_time`] answers (default 0).
+    pub fn with_commit_time(mut self, seconds: i64) -> Self {
+        self.commit_time = seconds;
+        self
     }
 
     /// The backend this tree reads from.
@@ -62,6 +70,7 @@ impl<B: Backend> Tree<B> {
                 Query::Read => self.read_outcome(path),
                 Query::List => self.list_outcome(path).map(|(o, _)| o),
                 Query::Stat => self.stat_outcome(path),
+                Query::Clock => Ok(Outcome::Time(self.commit_time)),
             };
             matches!(got, Ok(ref o) if o == expected)
         })
@@ -341,5 +350,10 @@ impl<B: Backend> Source for Tree<B> {
             self.record(Query::Stat, path, outcome);
             Ok(kind)
         })
+    }
+
+    fn commit_time(&self) -> i64 {
+        self.record(Query::Clock, "", Outcome::Time(self.commit_time));
+        self.commit_time
     }
 }

@@ -1,7 +1,9 @@
+//! Parsing YAML and JSON manifests the way Kubernetes tools read them.
+
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use crate::{ErrorKind, RenderError};
+use crate::Error;
 
 /// Parses a YAML (multi-document) or JSON file into Kubernetes objects.
 ///
@@ -9,10 +11,8 @@ use crate::{ErrorKind, RenderError};
 /// YAML merge keys are applied, and every object must be a mapping with
 /// `apiVersion` and `kind`. Errors name the file and, for syntax errors, the
 /// line.
-pub fn parse_manifests(file: &str, bytes: &[u8]) -> Result<Vec<Value>, RenderError> {
-    let invalid = |msg: String, line: Option<u32>| {
-        RenderError::new(ErrorKind::InvalidInput, file, msg).at_line(line)
-    };
+pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Value>, Error> {
+    let invalid = |msg: String, line: Option<u32>| Error::invalid(file, msg).at_line(line);
     let mut docs = Vec::new();
     if file.ends_with(".json") {
         let v: Value = serde_json::from_slice(bytes)
@@ -121,20 +121,6 @@ fn yaml_to_json(y: serde_yaml::Value) -> Result<Value, String> {
     })
 }
 
-/// Formats JSON manifests as a YAML stream, `---` between objects, as
-/// `kustomize build` prints them.
-pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Error> {
-    let mut out = String::new();
-    for (i, m) in manifests.iter().enumerate() {
-        let v: Value = serde_json::from_str(m)?;
-        if i > 0 {
-            out.push_str("---\n");
-        }
-        out.push_str(&serde_yaml::to_string(&v).map_err(serde::ser::Error::custom)?);
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -142,7 +128,7 @@ mod tests {
     #[test]
     fn parses_multi_doc_yaml_and_lists() {
         let y = b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n---\napiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Secret\n  metadata: {name: b}\n";
-        let v = parse_manifests("x.yaml", y).unwrap();
+        let v = parse("x.yaml", y).unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[1]["kind"], "Secret");
     }
@@ -150,28 +136,21 @@ mod tests {
     #[test]
     fn reports_line_of_syntax_errors() {
         let y = b"apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: [unclosed\n";
-        let e = parse_manifests("apps/x.yaml", y).unwrap_err();
+        let e = parse("apps/x.yaml", y).unwrap_err();
         assert_eq!(e.file.as_deref(), Some("apps/x.yaml"));
         assert!(e.line.is_some_and(|l| l >= 5), "{e:?}");
-        assert!(e.to_string().starts_with("apps/x.yaml:"), "{e}");
+        assert!(e.describe().starts_with("apps/x.yaml:"), "{}", e.describe());
     }
 
     #[test]
     fn rejects_non_objects() {
-        assert!(parse_manifests("a.yaml", b"- a\n- b\n").is_err());
+        assert!(parse("a.yaml", b"- a\n- b\n").is_err());
         assert!(
-            parse_manifests("a.yaml", b"kind: X\n")
+            parse("a.yaml", b"kind: X\n")
                 .unwrap_err()
-                .to_string()
+                .message
                 .contains("apiVersion")
         );
-        assert!(parse_manifests("a.json", b"{\"apiVersion\": \"v1\"").is_err());
-    }
-
-    #[test]
-    fn yaml_output_round_trips() {
-        let m = vec![r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"1"}}"#.to_owned()];
-        let y = manifests_to_yaml(&m).unwrap();
-        assert_eq!(y, "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: '1'\n");
+        assert!(parse("a.json", b"{\"apiVersion\": \"v1\"").is_err());
     }
 }

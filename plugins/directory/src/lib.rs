@@ -1,9 +1,12 @@
-use globset::{GlobBuilder, GlobMatcher};
-use kiln_source::{EntryKind, join};
-use serde_json::Value;
-use sha2::{Digest, Sha256};
+//! Kiln's built-in `directory` renderer as a plugin: every YAML/JSON file of
+//! the app folder (optionally recursive, with include/exclude globs), like
+//! Argo CD's directory apps.
 
-use crate::{ErrorKind, RenderError, RenderInput, Renderer, RendererInfo, parse_manifests};
+use globset::{GlobBuilder, GlobMatcher};
+use kiln_plugin_sdk::{
+    Description, EntryKind, Error, ErrorKind, GenerateRequest, Plugin, Value, export_plugin,
+    manifests, source,
+};
 
 /// Kinds that are never namespaced, so a default namespace is not added.
 const CLUSTER_SCOPED: &[&str] = &[
@@ -32,33 +35,42 @@ const CLUSTER_SCOPED: &[&str] = &[
     "VolumeAttachment",
 ];
 
-/// Renders a folder of plain YAML/JSON manifests, like Argo CD's directory
-/// apps. Parameters: `recurse` (`true`/`false`), `include` and `exclude`
-/// (globs over paths relative to the app folder, `{a,b}` alternatives allowed).
-pub struct DirectoryRenderer {
-    info: RendererInfo,
-}
+/// Renders a folder of plain YAML/JSON manifests. Parameters: `recurse`
+/// (`true`/`false`), `include` and `exclude` (globs over paths relative to the
+/// app folder, `{a,b}` alternatives allowed).
+struct Directory;
 
-impl Default for DirectoryRenderer {
-    fn default() -> Self {
-        Self::new()
+impl Plugin for Directory {
+    fn describe() -> Description {
+        Description::new("directory", env!("CARGO_PKG_VERSION"))
+            .with_parameter("recurse", "true to include manifests in subfolders")
+            .with_parameter(
+                "include",
+                "glob of paths (relative to the app folder) to include",
+            )
+            .with_parameter(
+                "exclude",
+                "glob of paths (relative to the app folder) to exclude",
+            )
     }
-}
 
-impl DirectoryRenderer {
-    /// The built-in directory renderer.
-    pub fn new() -> Self {
-        let version = env!("CARGO_PKG_VERSION").to_owned();
-        let digest = hex::encode(Sha256::digest(format!("kiln-directory@{version}")));
-        DirectoryRenderer {
-            info: RendererInfo {
-                name: "directory".into(),
-                version,
-                digest,
-            },
+    fn generate(req: GenerateRequest) -> Result<Vec<Value>, Error> {
+        let opts = options(&req)?;
+        let mut files = Vec::new();
+        walk(&opts, &req.app_path, "", &mut files)?;
+        let mut out = Vec::new();
+        for path in files {
+            let bytes = source::read_file(&path)?;
+            for mut obj in manifests::parse(&path, &bytes)? {
+                set_namespace(&mut obj, &req.namespace);
+                out.push(obj);
+            }
         }
+        Ok(out)
     }
 }
+
+export_plugin!(Directory);
 
 struct Options {
     recurse: bool,
@@ -66,15 +78,10 @@ struct Options {
     exclude: Option<GlobMatcher>,
 }
 
-fn options(input: &RenderInput<'_>) -> Result<Options, RenderError> {
-    let bad = |m: String| RenderError {
-        kind: ErrorKind::InvalidInput,
-        file: None,
-        line: None,
-        message: m,
-    };
-    let glob = |name: &str| -> Result<Option<GlobMatcher>, RenderError> {
-        match input.parameters.get(name).map(String::as_str) {
+fn options(req: &GenerateRequest) -> Result<Options, Error> {
+    let bad = |m: String| Error::new(ErrorKind::InvalidInput, None, m);
+    let glob = |name: &str| -> Result<Option<GlobMatcher>, Error> {
+        match req.param(name) {
             None | Some("") => Ok(None),
             Some(p) => GlobBuilder::new(p)
                 .literal_separator(true)
@@ -83,14 +90,15 @@ fn options(input: &RenderInput<'_>) -> Result<Options, RenderError> {
                 .map_err(|e| bad(format!("parameter {name}: invalid glob '{p}': {e}"))),
         }
     };
-    for k in input.parameters.keys() {
+    for p in &req.parameters {
+        let k = &p.key;
         if !matches!(k.as_str(), "recurse" | "include" | "exclude") {
             return Err(bad(format!(
                 "unknown parameter '{k}' for engine directory (known: recurse, include, exclude)"
             )));
         }
     }
-    let recurse = match input.parameters.get("recurse").map(String::as_str) {
+    let recurse = match req.param("recurse") {
         None | Some("") | Some("false") => false,
         Some("true") => true,
         Some(other) => {
@@ -110,52 +118,23 @@ fn is_manifest(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
 }
 
-impl Renderer for DirectoryRenderer {
-    fn info(&self) -> &RendererInfo {
-        &self.info
-    }
-
-    fn render(&self, input: &RenderInput<'_>) -> Result<Vec<String>, RenderError> {
-        let opts = options(input)?;
-        let mut files = Vec::new();
-        walk(input, &opts, input.app_path, "", &mut files)?;
-        let mut out = Vec::new();
-        for path in files {
-            let bytes = input.source.read_file(&path)?;
-            for mut obj in parse_manifests(&path, &bytes)? {
-                set_namespace(&mut obj, input.namespace);
-                out.push(serde_json::to_string(&obj).map_err(|e| {
-                    RenderError::new(ErrorKind::Internal, &path, format!("cannot serialise: {e}"))
-                })?);
-            }
-        }
-        Ok(out)
-    }
-}
-
-fn walk(
-    input: &RenderInput<'_>,
-    opts: &Options,
-    dir: &str,
-    rel: &str,
-    files: &mut Vec<String>,
-) -> Result<(), RenderError> {
-    for entry in input.source.list_dir(dir)? {
-        let path = join(dir, &entry.name)?;
+fn walk(opts: &Options, dir: &str, rel: &str, files: &mut Vec<String>) -> Result<(), Error> {
+    for entry in source::list_dir(dir)? {
+        let path = source::join(dir, &entry.name)?;
         let rel_path = if rel.is_empty() {
             entry.name.clone()
         } else {
             format!("{rel}/{}", entry.name)
         };
         let kind = match entry.kind {
-            EntryKind::Symlink => match input.source.stat(&path)? {
+            EntryKind::Symlink => match source::stat(&path)? {
                 Some(k) => k,
                 None => continue,
             },
             k => k,
         };
         match kind {
-            EntryKind::Dir if opts.recurse => walk(input, opts, &path, &rel_path, files)?,
+            EntryKind::Dir if opts.recurse => walk(opts, &path, &rel_path, files)?,
             EntryKind::File if is_manifest(&entry.name) => {
                 let included = opts.include.as_ref().is_none_or(|g| g.is_match(&rel_path));
                 let excluded = opts.exclude.as_ref().is_some_and(|g| g.is_match(&rel_path));
@@ -186,7 +165,7 @@ fn set_namespace(obj: &mut Value, namespace: &str) {
             meta.insert("namespace".into(), Value::String(namespace.to_owned()));
         }
     } else if let Value::Object(map) = obj {
-        let mut meta = serde_json::Map::new();
+        let mut meta = kiln_plugin_sdk::Map::new();
         meta.insert("namespace".into(), Value::String(namespace.to_owned()));
         map.insert("metadata".into(), Value::Object(meta));
     }

@@ -1,0 +1,79 @@
+//! Builds the `plugins/` workspace for `wasm32-wasip2` with the same cargo,
+//! so a plain `cargo build` on a fresh machine embeds the built-in plugins
+//! (no manual step, no prebuilt binary in the repository).
+//!
+//! The plugins get their own target directory beside this build's, shared
+//! by every profile, so they compile once.
+
+#![allow(clippy::disallowed_methods, clippy::expect_used, clippy::unwrap_used)]
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+fn main() {
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root");
+    let plugins = root.join("plugins");
+    for watched in [
+        "plugins/Cargo.toml",
+        "plugins/Cargo.lock",
+        "plugins/directory",
+        "plugins/testing",
+        "crates/plugin-sdk",
+        "proto/wit",
+    ] {
+        println!("cargo:rerun-if-changed={}", root.join(watched).display());
+    }
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    // OUT_DIR is <target>/[<triple>/]<profile>/build/<pkg>/out.
+    let target_root = out
+        .ancestors()
+        .nth(4)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| out.clone());
+    let wasm_target = target_root.join("wasm-plugins");
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args([
+        "build",
+        "--release",
+        "--locked",
+        "--target",
+        "wasm32-wasip2",
+        "--manifest-path",
+    ])
+    .arg(plugins.join("Cargo.toml"))
+    .arg("--target-dir")
+    .arg(&wasm_target);
+    // The outer build's flags and wrappers (clippy, coverage) are not for the plugins.
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "RUSTC_WRAPPER",
+        "RUSTC_WORKSPACE_WRAPPER",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_MAKEFLAGS",
+        "CLIPPY_ARGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    let status = cmd.status().expect("cannot run cargo to build plugins/");
+    assert!(
+        status.success(),
+        "building plugins/ for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
+    );
+    let built = wasm_target.join("wasm32-wasip2/release");
+    for name in ["kiln_plugin_directory", "kiln_plugin_hostile"] {
+        let from = built.join(format!("{name}.wasm"));
+        std::fs::copy(&from, out.join(format!("{name}.wasm")))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));
+    }
+}

@@ -1,0 +1,28 @@
+//! Kiln's built-in plugins as WebAssembly component bytes, built from
+//! `plugins/` by this crate's build script. The same loader runs these and
+//! third-party plugins; nothing here is special but where the bytes come from.
+
+#![forbid(unsafe_code)]
+
+/// A built-in plugin: its file name and component bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Builtin {
+    /// Name used in messages (`builtin:NAME`).
+    pub name: &'static str,
+    /// The component.
+    pub wasm: &'static [u8],
+}
+
+/// Every built-in renderer, in load order.
+pub const BUILTINS: &[Builtin] = &[Builtin {
+    name: "directory",
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_directory.wasm")),
+}];
+
+/// Plugins that exist only for Kiln's tests (they misbehave on purpose).
+pub mod testing {
+    /// A plugin that loops, hogs memory, floods output, panics or tries to
+    /// escape its sandbox, depending on its `mode` parameter.
+    pub const HOSTILE: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_hostile.wasm"));
+}
