@@ -39,6 +39,27 @@ fn main() {
         .map(Path::to_path_buf)
         .unwrap_or_else(|| out.clone());
     let wasm_target = target_root.join("wasm-plugins");
+    // The built-in and test plugins, then the template plugin authors copy
+    // (built here so the tests prove the template works).
+    for manifest in [
+        plugins.join("Cargo.toml"),
+        root.join("examples/plugins/hello/Cargo.toml"),
+    ] {
+        build_wasm(&manifest, &wasm_target);
+    }
+    let built = wasm_target.join("wasm32-wasip2/release");
+    for name in [
+        "kiln_plugin_directory",
+        "kiln_plugin_hostile",
+        "kiln_plugin_hello",
+    ] {
+        let from = built.join(format!("{name}.wasm"));
+        std::fs::copy(&from, out.join(format!("{name}.wasm")))
+            .unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));
+    }
+}
+
+fn build_wasm(manifest: &Path, target_dir: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.args([
@@ -49,9 +70,9 @@ fn main() {
         "wasm32-wasip2",
         "--manifest-path",
     ])
-    .arg(plugins.join("Cargo.toml"))
+    .arg(manifest)
     .arg("--target-dir")
-    .arg(&wasm_target);
+    .arg(target_dir);
     // The outer build's flags and wrappers (clippy, coverage) are not for the plugins.
     for var in [
         "RUSTFLAGS",
@@ -65,15 +86,10 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().expect("cannot run cargo to build plugins/");
+    let status = cmd.status().expect("cannot run cargo to build plugins");
     assert!(
         status.success(),
-        "building plugins/ for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)"
+        "building {} for wasm32-wasip2 failed (is the target installed? `rustup target add wasm32-wasip2`)",
+        manifest.display()
     );
-    let built = wasm_target.join("wasm32-wasip2/release");
-    for name in ["kiln_plugin_directory", "kiln_plugin_hostile"] {
-        let from = built.join(format!("{name}.wasm"));
-        std::fs::copy(&from, out.join(format!("{name}.wasm")))
-            .unwrap_or_else(|e| panic!("copying {}: {e}", from.display()));
-    }
 }

@@ -9,5 +9,6 @@ mod api;
 mod cache;
 mod cli;
 mod errors;
+mod plugins;
 mod recovery;
 mod transports;

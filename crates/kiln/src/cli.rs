@@ -39,6 +39,39 @@ pub enum Command {
     Resolve(ResolveArgs),
     /// Ask a running server to render an app and print it as YAML.
     Get(GetArgs),
+    /// List, inspect or check renderer plugins.
+    Plugins(PluginsArgs),
+}
+
+/// `kiln plugins`.
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PluginsCommand,
+    #[command(flatten)]
+    pub plugins: PluginArgs,
+    /// Directory for compiled plugin code (default: $XDG_CACHE_HOME/kiln/cli).
+    #[arg(long, global = true, env = "KILN_CLI_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `kiln plugins` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PluginsCommand {
+    /// List the built-in plugins and those of --plugin-dir.
+    List,
+    /// Print everything a plugin says about itself (by name, or a .wasm file).
+    Inspect {
+        /// Plugin name or path to a .wasm component.
+        plugin: String,
+    },
+    /// Load a .wasm file as the server would, and report whether it is a
+    /// valid Kiln plugin.
+    Check {
+        /// The component to check.
+        file: PathBuf,
+    },
 }
 
 /// Read limits shared by `serve` and `render`.
@@ -60,23 +93,38 @@ pub struct LimitArgs {
 pub struct PluginArgs {
     /// Directory of third-party plugins (`*.wasm` components) to load
     /// beside the built-in ones.
-    #[arg(long, env = "KILN_PLUGIN_DIR")]
+    #[arg(long, global = true, env = "KILN_PLUGIN_DIR")]
     pub plugin_dir: Option<PathBuf>,
     /// Largest linear memory of one plugin instance, in bytes.
-    #[arg(long, env = "KILN_PLUGIN_MAX_MEMORY", default_value_t = 512 << 20)]
+    #[arg(long, global = true, env = "KILN_PLUGIN_MAX_MEMORY", default_value_t = 512 << 20)]
     pub plugin_max_memory: usize,
     /// Time limit of one plugin call.
-    #[arg(long, env = "KILN_PLUGIN_DEADLINE", default_value = "30s", value_parser = humantime::parse_duration)]
+    #[arg(long, global = true, env = "KILN_PLUGIN_DEADLINE", default_value = "30s", value_parser = humantime::parse_duration)]
     pub plugin_deadline: Duration,
     /// Largest total size of the manifests one plugin call may return, in bytes.
-    #[arg(long, env = "KILN_PLUGIN_MAX_OUTPUT", default_value_t = 64 << 20)]
+    #[arg(long, global = true, env = "KILN_PLUGIN_MAX_OUTPUT", default_value_t = 64 << 20)]
     pub plugin_max_output: usize,
     /// Plugin calls running at once.
-    #[arg(long, env = "KILN_PLUGIN_CONCURRENCY", default_value_t = 8)]
+    #[arg(
+        long,
+        global = true,
+        env = "KILN_PLUGIN_CONCURRENCY",
+        default_value_t = 8
+    )]
     pub plugin_concurrency: usize,
     /// Plugin calls that may wait for a slot before calls are refused.
-    #[arg(long, env = "KILN_PLUGIN_QUEUE", default_value_t = 256)]
+    #[arg(long, global = true, env = "KILN_PLUGIN_QUEUE", default_value_t = 256)]
     pub plugin_queue: usize,
+    /// sha256 digests (hex, optionally `sha256:`-prefixed) of the only
+    /// third-party plugins allowed to load; repeat or comma-separate. Empty
+    /// allows any plugin in --plugin-dir.
+    #[arg(
+        long = "plugin-allow-digest",
+        global = true,
+        env = "KILN_PLUGIN_ALLOW_DIGEST",
+        value_delimiter = ','
+    )]
+    pub plugin_allow_digest: Vec<String>,
 }
 
 /// `kiln serve`.

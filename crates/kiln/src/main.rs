@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             cli::Command::Render(args) => render::run(args).await,
             cli::Command::Resolve(args) => client::resolve(args).await,
             cli::Command::Get(args) => client::get(args).await,
+            cli::Command::Plugins(args) => plugins::command(args),
         }
     });
     match result {

@@ -34,12 +34,7 @@ mod limits;
 mod plugin;
 mod state;
 
-pub use self::{
-    error::Error,
-    host::PluginHost,
-    limits::PluginLimits,
-    plugin::{PluginDescription, PluginRenderer},
-};
+pub use self::{error::Error, host::PluginHost, limits::PluginLimits, plugin::PluginRenderer};
 
 /// The interface version this host implements.
 pub const INTERFACE_VERSION: &str = "0.1.0";

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use kiln_render::{ErrorKind, RenderError, RenderInput, Renderer, RendererInfo};
+use kiln_render::{ErrorKind, ParameterInfo, RenderError, RenderInput, Renderer, RendererInfo};
 use kiln_source::{DirEntry, EntryKind, Source, SourceError};
 use tracing::{info_span, warn};
 use wasmtime::{Store, Trap};
@@ -15,30 +15,11 @@ use crate::{
     state::HostState,
 };
 
-/// What a plugin says about itself (its `describe` export).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PluginDescription {
-    /// Engine name.
-    pub name: String,
-    /// Plugin version.
-    pub version: String,
-    /// The interface version it targets.
-    pub interface_version: String,
-    /// Marker files of the apps it renders.
-    pub markers: Vec<String>,
-    /// Parameters: (name, description, required).
-    pub parameters: Vec<(String, String, bool)>,
-    /// True when it implements `transform`.
-    pub transformer: bool,
-}
-
 /// A loaded plugin; each call runs in a fresh, limited instance.
 pub struct PluginRenderer {
     shared: Arc<Shared>,
     pre: PluginPre<HostState>,
     info: RendererInfo,
-    description: PluginDescription,
-    origin: String,
 }
 
 /// A source with nothing in it, for calls that must not read (describe).
@@ -85,16 +66,11 @@ impl PluginRenderer {
                 version: String::new(),
                 digest,
                 markers: Vec::new(),
-            },
-            description: PluginDescription {
-                name: String::new(),
-                version: String::new(),
                 interface_version: String::new(),
-                markers: Vec::new(),
                 parameters: Vec::new(),
                 transformer: false,
+                origin: origin.to_owned(),
             },
-            origin: origin.to_owned(),
         };
         let d = me
             .call(Arc::new(NoSource), [0; 32], |p, s| {
@@ -122,32 +98,21 @@ impl PluginRenderer {
                 expected: INTERFACE_VERSION,
             });
         }
-        me.info.name = d.name.clone();
-        me.info.version = d.version.clone();
-        me.info.markers = d.markers.clone();
-        me.description = PluginDescription {
-            name: d.name,
-            version: d.version,
-            interface_version: d.interface_version,
-            markers: d.markers,
-            parameters: d
-                .parameters
-                .into_iter()
-                .map(|p| (p.name, p.description, p.required))
-                .collect(),
-            transformer: d.transformer,
-        };
+        me.info.name = d.name;
+        me.info.version = d.version;
+        me.info.markers = d.markers;
+        me.info.interface_version = d.interface_version;
+        me.info.transformer = d.transformer;
+        me.info.parameters = d
+            .parameters
+            .into_iter()
+            .map(|p| ParameterInfo {
+                name: p.name,
+                description: p.description,
+                required: p.required,
+            })
+            .collect();
         Ok(me)
-    }
-
-    /// The plugin's description.
-    pub fn description(&self) -> &PluginDescription {
-        &self.description
-    }
-
-    /// Where it was loaded from.
-    pub fn origin(&self) -> &str {
-        &self.origin
     }
 
     /// Runs one export in a fresh instance under every limit.
@@ -159,7 +124,7 @@ impl PluginRenderer {
     ) -> Result<T, RenderError> {
         let limits = &self.shared.limits;
         let name = if self.info.version.is_empty() {
-            self.origin.clone()
+            self.info.origin.clone()
         } else {
             self.info.name.clone()
         };

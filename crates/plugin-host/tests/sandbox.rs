@@ -69,7 +69,9 @@ fn describes_itself() {
     let (_host, p) = host();
     assert_eq!(p.info().name, "hostile");
     assert_eq!(p.info().markers, vec!["hostile.yaml".to_owned()]);
-    assert_eq!(p.description().interface_version, "0.1.0");
+    assert_eq!(p.info().interface_version, "0.1.0");
+    assert_eq!(p.info().origin, "hostile.wasm");
+    assert_eq!(p.info().parameters[0].name, "mode");
     assert_eq!(p.info().digest.len(), 64);
 }
 

@@ -80,6 +80,16 @@ fn expand(doc: Value, out: &mut Vec<Value>) -> Result<(), String> {
     }
 }
 
+/// Parses one YAML document (a configuration file, not a manifest) into a
+/// JSON value; the error names the file and line.
+pub fn parse_yaml(file: &str, text: &str) -> Result<Value, Error> {
+    let y: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
+        let line = e.location().and_then(|l| u32::try_from(l.line()).ok());
+        Error::invalid(file, format!("invalid YAML: {e}")).at_line(line)
+    })?;
+    yaml_to_json(y).map_err(|m| Error::invalid(file, m))
+}
+
 /// Converts YAML to JSON; mapping keys become strings as Kubernetes does.
 fn yaml_to_json(y: serde_yaml::Value) -> Result<Value, String> {
     Ok(match y {

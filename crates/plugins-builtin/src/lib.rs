@@ -19,10 +19,12 @@ pub const BUILTINS: &[Builtin] = &[Builtin {
     wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_directory.wasm")),
 }];
 
-/// Plugins that exist only for Kiln's tests (they misbehave on purpose).
+/// Plugins that exist only for Kiln's tests.
 pub mod testing {
     /// A plugin that loops, hogs memory, floods output, panics or tries to
     /// escape its sandbox, depending on its `mode` parameter.
     pub const HOSTILE: &[u8] =
         include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_hostile.wasm"));
+    /// The template plugin of `examples/plugins/hello`, built as an author would.
+    pub const HELLO: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_hello.wasm"));
 }

@@ -40,5 +40,5 @@ pub use self::{
     error::{ErrorKind, PipelineError, RenderError},
     output::manifests_to_yaml,
     pipeline::{GenerateRequest, Generated, Pipeline, PipelineOptions, Timings},
-    renderer::{RenderInput, Renderer, RendererInfo},
+    renderer::{ParameterInfo, RenderInput, Renderer, RendererInfo},
 };

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use tracing::{Instrument, debug, info_span};
 
 use crate::{
-    App, PipelineError, RenderCache, RenderInput, Renderer,
+    App, PipelineError, RenderCache, RenderInput, Renderer, RendererInfo,
     cache::{AppKey, Rendered},
     list_apps,
 };
@@ -147,6 +147,15 @@ impl Pipeline {
     /// Names of the available engines.
     pub fn engines(&self) -> Vec<String> {
         self.inner.renderers.keys().cloned().collect()
+    }
+
+    /// Every renderer, by name.
+    pub fn renderers(&self) -> Vec<RendererInfo> {
+        self.inner
+            .renderers
+            .values()
+            .map(|r| r.info().clone())
+            .collect()
     }
 
     /// Resolves the revision and renders the app, from cache when the app's

@@ -15,6 +15,25 @@ pub struct RendererInfo {
     pub digest: String,
     /// File names whose presence marks an app this renderer renders.
     pub markers: Vec<String>,
+    /// The plugin interface version it targets.
+    pub interface_version: String,
+    /// Parameters it accepts.
+    pub parameters: Vec<ParameterInfo>,
+    /// True when it can run as a transformer.
+    pub transformer: bool,
+    /// Where it came from: `builtin:NAME` or a file path.
+    pub origin: String,
+}
+
+/// A parameter a renderer accepts.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ParameterInfo {
+    /// Parameter name.
+    pub name: String,
+    /// What it does.
+    pub description: String,
+    /// True when a request must give it.
+    pub required: bool,
 }
 
 /// What a renderer gets for one render.

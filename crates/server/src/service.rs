@@ -218,6 +218,36 @@ impl RepoServer for RepoServerService {
         .await
     }
 
+    async fn list_plugins(
+        &self,
+        _request: Request<pb::ListPluginsRequest>,
+    ) -> Result<Response<pb::ListPluginsResponse>, Status> {
+        let plugins = self
+            .pipeline
+            .renderers()
+            .into_iter()
+            .map(|i| pb::Plugin {
+                name: i.name,
+                version: i.version,
+                digest: i.digest,
+                interface_version: i.interface_version,
+                markers: i.markers,
+                parameters: i
+                    .parameters
+                    .into_iter()
+                    .map(|p| pb::PluginParameter {
+                        name: p.name,
+                        description: p.description,
+                        required: p.required,
+                    })
+                    .collect(),
+                transformer: i.transformer,
+                origin: i.origin,
+            })
+            .collect();
+        Ok(Response::new(pb::ListPluginsResponse { plugins }))
+    }
+
     type GenerateManifestsStream = BoxStream<pb::GenerateManifestsResponse>;
 
     async fn generate_manifests(

@@ -1,0 +1,235 @@
+//! Third-party plugins from --plugin-dir, over gRPC and the CLI.
+
+use std::{process::Command, time::Duration};
+
+use kiln_proto::kiln::v1::ListPluginsRequest;
+use tonic::Code;
+
+use crate::support::*;
+
+fn plugin_dir() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("hostile.wasm"),
+        kiln_plugins_builtin::testing::HOSTILE,
+    )
+    .unwrap();
+    std::fs::write(
+        d.path().join("hello.wasm"),
+        kiln_plugins_builtin::testing::HELLO,
+    )
+    .unwrap();
+    d
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    out.stdin.as_ref().unwrap().write_all(bytes).unwrap();
+    let o = out.wait_with_output().unwrap();
+    String::from_utf8_lossy(&o.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_from_a_folder_renders_over_grpc_inside_its_sandbox() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Repo::init(root.path(), "apps");
+    repo.commit(
+        &[
+            ("custom/hostile.yaml", "kind: marker\n"),
+            ("plain/cm.yaml", &configmap("plain", "p")),
+            ("greet/hello.yaml", "greetings:\n  - name: world\n    message: Hello, world\n  - name: team\n    message: Hi, team\n"),
+        ],
+        "apps",
+    );
+    let daemon = GitDaemon::start(root.path());
+    let plugins = plugin_dir();
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/*",
+            "--plugin-dir",
+            plugins.path().to_str().unwrap(),
+            "--plugin-deadline",
+            "1s",
+        ],
+    );
+    let mut c = kiln.client().await;
+    let list = c
+        .list_plugins(ListPluginsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plugins;
+    let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["directory", "hello", "hostile"]);
+    let hostile = &list[2];
+    assert_eq!(
+        hostile.digest,
+        sha256_hex(kiln_plugins_builtin::testing::HOSTILE)
+    );
+    assert!(hostile.origin.ends_with("hostile.wasm"));
+    assert_eq!(hostile.markers, vec!["hostile.yaml".to_owned()]);
+    assert_eq!(list[0].origin, "builtin:directory");
+
+    // The template plugin, as an author builds it, renders over gRPC.
+    let url = daemon.url("apps");
+    let mut req = gen_req(&url, "main", "greet");
+    req.parameters.insert("prefix".into(), ">> ".into());
+    req.namespace = "demo".into();
+    let msgs = generate(&mut c, req).await.unwrap();
+    assert_eq!(
+        (msgs[0].engine.as_str(), msgs[0].total_manifests),
+        ("hello", 2)
+    );
+    let first: serde_json::Value = serde_json::from_str(&msgs[0].manifests[0]).unwrap();
+    assert_eq!(first["metadata"]["name"], "hello-world");
+    assert_eq!(first["metadata"]["namespace"], "demo");
+    assert_eq!(first["data"]["message"], ">> Hello, world");
+
+    // Detected by its marker file, rendered through the plugin.
+    let msgs = generate(&mut c, gen_req(&url, "main", "custom"))
+        .await
+        .unwrap();
+    assert_eq!(msgs[0].engine, "hostile");
+    assert!(msgs[0].manifests[0].contains("\"ok\""));
+
+    // Its attempts to leave the sandbox all fail.
+    let mut req = gen_req(&url, "main", "custom");
+    req.parameters.insert("mode".into(), "escape".into());
+    let msgs = generate(&mut c, req).await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&msgs[0].manifests[0]).unwrap();
+    for key in ["passwd", "cwd", "socket", "dotdot", "absolute"] {
+        assert!(
+            v["data"][key].as_str().unwrap().starts_with("denied"),
+            "{key}: {v}"
+        );
+    }
+
+    // A looping call fails alone, with DEADLINE_EXCEEDED naming the plugin,
+    // while another app renders.
+    let mut looping = c.clone();
+    let mut req = gen_req(&url, "main", "custom");
+    req.parameters.insert("mode".into(), "loop".into());
+    let bad = tokio::spawn(async move { generate(&mut looping, req).await });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let msgs = generate(&mut c, gen_req(&url, "main", "plain"))
+        .await
+        .unwrap();
+    assert_eq!(msgs[0].engine, "directory");
+    let e = bad.await.unwrap().unwrap_err();
+    assert_eq!(e.code(), Code::DeadlineExceeded, "{e:?}");
+    assert!(
+        e.message().contains("hostile") && e.message().contains("plugin-deadline"),
+        "{}",
+        e.message()
+    );
+    let mut req = gen_req(&url, "main", "custom");
+    req.parameters.insert("mode".into(), "panic".into());
+    let e = generate(&mut c, req).await.unwrap_err();
+    assert_eq!(e.code(), Code::Internal, "{e:?}");
+    assert!(e.message().contains("panics on purpose"), "{}", e.message());
+}
+
+#[test]
+fn the_digest_allowlist_refuses_unknown_plugins() {
+    let plugins = plugin_dir();
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--cache-dir"])
+        .arg(cache.path())
+        .args([
+            "--plugin-dir",
+            plugins.path().to_str().unwrap(),
+            "--plugin-allow-digest",
+            &"0".repeat(64),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("hello.wasm") && err.contains("--plugin-allow-digest"),
+        "{err}"
+    );
+    // With its digest listed it loads.
+    let digest = format!(
+        "sha256:{},{}",
+        sha256_hex(kiln_plugins_builtin::testing::HOSTILE),
+        sha256_hex(kiln_plugins_builtin::testing::HELLO)
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--plugin-dir",
+            plugins.path().to_str().unwrap(),
+            "--plugin-allow-digest",
+            &digest,
+        ],
+    );
+    drop(kiln);
+}
+
+#[test]
+fn the_cli_lists_inspects_and_checks_plugins() {
+    let plugins = plugin_dir();
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(args)
+            .env("KILN_CLI_CACHE_DIR", cache.path())
+            .output()
+            .unwrap()
+    };
+    let o = kiln(&[
+        "plugins",
+        "list",
+        "--plugin-dir",
+        plugins.path().to_str().unwrap(),
+    ]);
+    let list = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("directory ") && l.contains("builtin:directory")),
+        "{list}"
+    );
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("hostile ") && l.contains("hostile.wasm")),
+        "{list}"
+    );
+
+    let file = plugins.path().join("hostile.wasm");
+    let o = kiln(&["plugins", "check", file.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && out.starts_with("ok: ") && out.contains("plugin hostile"),
+        "{out}"
+    );
+
+    let o = kiln(&["plugins", "inspect", "directory"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.contains("name: directory") && out.contains("- name: recurse"),
+        "{out}"
+    );
+
+    let junk = plugins.path().join("junk.wasm");
+    std::fs::write(&junk, b"\0asm\x0d\0\x01\0garbage").unwrap();
+    let o = kiln(&["plugins", "check", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("junk.wasm"), "{err}");
+}
