@@ -31,7 +31,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn app(dir: &std::path::Path) {
     std::fs::create_dir_all(dir.join("app")).unwrap();
-    std::fs::write(dir.join("app/hostile.yaml"), "x: 1\n").unwrap();
+    std::fs::create_dir_all(dir.join("trivial")).unwrap();
+    std::fs::write(dir.join("trivial/hostile.yaml"), "x: 1\n").unwrap();
     for i in 0..10 {
         std::fs::write(
             dir.join(format!("app/deploy-{i}.yaml")),
@@ -116,7 +117,7 @@ fn main() {
     let mut trivial = Vec::new();
     for i in 0..3000 {
         let input = RenderInput {
-            app_path: "app",
+            app_path: "trivial",
             parameters: &ok,
             namespace: "",
             source: tree(dir.path()),

@@ -72,7 +72,7 @@ async fn a_plugin_from_a_folder_renders_over_grpc_inside_its_sandbox() {
         .into_inner()
         .plugins;
     let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["directory", "hello", "hostile"]);
+    assert_eq!(names, ["directory", "hello", "hostile", "set-labels"]);
     let hostile = &list[2];
     assert_eq!(
         hostile.digest,
@@ -232,4 +232,91 @@ fn the_cli_lists_inspects_and_checks_plugins() {
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("junk.wasm"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipeline_files_and_requests_chain_a_krm_transformer() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Repo::init(root.path(), "chain");
+    repo.commit(
+        &[
+            ("labelled/cm.yaml", &configmap("a", "1")),
+            (
+                "labelled/kiln-pipeline.yaml",
+                "generator:\n  engine: directory\ntransformers:\n  - engine: set-labels\n    config: {data: {team: payments}}\n",
+            ),
+            ("plain/cm.yaml", &configmap("b", "2")),
+            ("broken/cm.yaml", &configmap("c", "3")),
+            ("broken/kiln-pipeline.yaml", "transformers:\n  - engine: set-labels\n    config: {nothing: here}\n"),
+            ("typo/cm.yaml", &configmap("d", "4")),
+            ("typo/kiln-pipeline.yaml", "transformer: []\n"),
+        ],
+        "pipelines",
+    );
+    let daemon = GitDaemon::start(root.path());
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/*"]);
+    let mut c = kiln.client().await;
+    let url = daemon.url("chain");
+    let list = c
+        .list_plugins(ListPluginsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plugins;
+    assert!(list.iter().any(|p| p.name == "set-labels" && p.transformer));
+
+    // Declared by the app's pipeline file.
+    let msgs = generate(&mut c, gen_req(&url, "main", "labelled"))
+        .await
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&msgs[0].manifests[0]).unwrap();
+    assert_eq!(v["metadata"]["labels"]["team"], "payments", "{v}");
+
+    // Chosen per request.
+    let mut req = gen_req(&url, "main", "plain");
+    req.transformers
+        .push(kiln_proto::kiln::v1::TransformerSpec {
+            engine: "set-labels".into(),
+            config_json: r#"{"labels": {"env": "prod", "tier": "web"}}"#.into(),
+        });
+    let msgs = generate(&mut c, req).await.unwrap();
+    let v: serde_json::Value = serde_json::from_str(&msgs[0].manifests[0]).unwrap();
+    assert_eq!(
+        (
+            v["metadata"]["labels"]["env"].as_str(),
+            v["metadata"]["labels"]["tier"].as_str()
+        ),
+        (Some("prod"), Some("web"))
+    );
+
+    // A function's error result fails the render with its message.
+    let e = generate(&mut c, gen_req(&url, "main", "broken"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(
+        e.message().contains("set-labels") && e.message().contains("functionConfig"),
+        "{}",
+        e.message()
+    );
+    // A malformed pipeline file names the file and the field.
+    let e = generate(&mut c, gen_req(&url, "main", "typo"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(
+        e.message().contains("typo/kiln-pipeline.yaml") && e.message().contains("transformer"),
+        "{}",
+        e.message()
+    );
+    // A generator used as a transformer is refused.
+    let mut req = gen_req(&url, "main", "plain");
+    req.transformers
+        .push(kiln_proto::kiln::v1::TransformerSpec {
+            engine: "directory".into(),
+            config_json: String::new(),
+        });
+    let e = generate(&mut c, req).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
 }

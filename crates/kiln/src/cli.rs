@@ -182,6 +182,10 @@ pub struct RenderArgs {
     /// Default namespace for namespaced objects.
     #[arg(long, short = 'n', default_value = "")]
     pub namespace: String,
+    /// Transformer to run after the generator, as ENGINE or
+    /// ENGINE=CONFIG_JSON; repeatable, in order.
+    #[arg(long = "transform", value_parser = parse_transform)]
+    pub transforms: Vec<(String, Option<String>)>,
     /// Output format.
     #[arg(long, short = 'o', value_enum, default_value_t = Output::Yaml)]
     pub output: Output,
@@ -249,6 +253,17 @@ pub struct GetArgs {
     /// Deadline for the call.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+}
+
+fn parse_transform(s: &str) -> Result<(String, Option<String>), String> {
+    match s.split_once('=') {
+        None => Ok((s.to_owned(), None)),
+        Some((engine, json)) => {
+            serde_json::from_str::<serde_json::Value>(json)
+                .map_err(|e| format!("--transform {engine}: config is not JSON: {e}"))?;
+            Ok((engine.to_owned(), Some(json.to_owned())))
+        }
+    }
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {

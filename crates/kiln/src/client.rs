@@ -64,6 +64,7 @@ pub async fn get(args: GetArgs) -> Result<()> {
         parameters: args.params.iter().cloned().collect(),
         namespace: args.namespace.clone(),
         no_cache: false,
+        transformers: Vec::new(),
     });
     request.set_timeout(args.timeout);
     let mut stream = client

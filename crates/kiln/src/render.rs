@@ -18,6 +18,14 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         engine: args.engine.clone(),
         parameters: args.params.iter().cloned().collect(),
         namespace: args.namespace.clone(),
+        transformers: args
+            .transforms
+            .iter()
+            .map(|(engine, config)| kiln_render::TransformerSpec {
+                engine: engine.clone(),
+                config: config.clone(),
+            })
+            .collect(),
         ..GenerateRequest::default()
     };
     let options = PipelineOptions {

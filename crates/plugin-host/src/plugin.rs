@@ -1,8 +1,10 @@
 use std::sync::Arc;
 
-use kiln_render::{ErrorKind, ParameterInfo, RenderError, RenderInput, Renderer, RendererInfo};
+use kiln_render::{
+    ErrorKind, ParameterInfo, RenderError, RenderInput, Renderer, RendererInfo, TransformInput,
+};
 use kiln_source::{DirEntry, EntryKind, Source, SourceError};
-use tracing::{info_span, warn};
+use tracing::{info, info_span, warn};
 use wasmtime::{Store, Trap};
 
 use crate::{
@@ -247,6 +249,52 @@ impl Renderer for PluginRenderer {
                 p.kiln_plugin_renderer().call_generate(s, &request)
             })?
             .map_err(|e| from_wit(&self.info.name, e))?;
+        self.check_output(out)
+    }
+
+    fn transform(&self, input: TransformInput<'_>) -> Result<Vec<String>, RenderError> {
+        let _span = info_span!("plugin", plugin = %self.info.name, role = "transform").entered();
+        let list = wit::ResourceList {
+            items: input.items,
+            function_config: input.config.map(str::to_owned),
+            results: Vec::new(),
+        };
+        let out = self
+            .call(input.source.clone(), input.seed, |p, s| {
+                p.kiln_plugin_renderer().call_transform(s, &list)
+            })?
+            .map_err(|e| from_wit(&self.info.name, e))?;
+        let mut errors = Vec::new();
+        for r in &out.results {
+            let at = r
+                .resource_ref
+                .as_deref()
+                .map(|x| format!(" ({x})"))
+                .unwrap_or_default();
+            match r.severity {
+                wit::Severity::Error => errors.push(format!("{}{at}", r.message)),
+                wit::Severity::Warning => warn!(plugin = %self.info.name, "{}{at}", r.message),
+                wit::Severity::Info => info!(plugin = %self.info.name, "{}{at}", r.message),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(RenderError {
+                kind: ErrorKind::InvalidInput,
+                file: None,
+                line: None,
+                message: format!(
+                    "transformer {} reported: {}",
+                    self.info.name,
+                    errors.join("; ")
+                ),
+            });
+        }
+        self.check_output(out.items)
+    }
+}
+
+impl PluginRenderer {
+    fn check_output(&self, out: Vec<String>) -> Result<Vec<String>, RenderError> {
         let size: usize = out.iter().map(String::len).sum();
         if size > self.shared.limits.max_output_bytes {
             return Err(RenderError {

@@ -47,6 +47,7 @@ pub mod bindings {
 }
 
 mod error;
+pub mod krm;
 pub mod log;
 pub mod manifests;
 pub mod source;

@@ -14,10 +14,16 @@ pub struct Builtin {
 }
 
 /// Every built-in renderer, in load order.
-pub const BUILTINS: &[Builtin] = &[Builtin {
-    name: "directory",
-    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_directory.wasm")),
-}];
+pub const BUILTINS: &[Builtin] = &[
+    Builtin {
+        name: "directory",
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_directory.wasm")),
+    },
+    Builtin {
+        name: "set-labels",
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_set_labels.wasm")),
+    },
+];
 
 /// Plugins that exist only for Kiln's tests.
 pub mod testing {

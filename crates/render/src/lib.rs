@@ -31,6 +31,7 @@ mod detect;
 mod error;
 mod output;
 mod pipeline;
+mod pipeline_file;
 mod renderer;
 
 pub use self::{
@@ -39,6 +40,7 @@ pub use self::{
     detect::{Engine, detect_engine},
     error::{ErrorKind, PipelineError, RenderError},
     output::manifests_to_yaml,
-    pipeline::{GenerateRequest, Generated, Pipeline, PipelineOptions, Timings},
-    renderer::{ParameterInfo, RenderInput, Renderer, RendererInfo},
+    pipeline::{GenerateRequest, Generated, Pipeline, PipelineOptions, Timings, TransformerSpec},
+    pipeline_file::{PIPELINE_FILE, PipelineFile},
+    renderer::{ParameterInfo, RenderInput, Renderer, RendererInfo, TransformInput},
 };

@@ -14,7 +14,8 @@ use sha2::{Digest, Sha256};
 use tracing::{Instrument, debug, info_span};
 
 use crate::{
-    App, PipelineError, RenderCache, RenderInput, Renderer, RendererInfo,
+    App, PipelineError, RenderCache, RenderError, RenderInput, Renderer, RendererInfo,
+    TransformInput,
     cache::{AppKey, Rendered},
     list_apps,
 };
@@ -54,6 +55,17 @@ pub struct GenerateRequest {
     pub namespace: String,
     /// Always run the renderer (the result still refreshes the cache).
     pub no_cache: bool,
+    /// Transformers to run, in order, after any the app's pipeline file names.
+    pub transformers: Vec<TransformerSpec>,
+}
+
+/// One transformer of a pipeline.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TransformerSpec {
+    /// Engine name of a plugin that is a transformer.
+    pub engine: String,
+    /// Its configuration (KRM functionConfig) as JSON.
+    pub config: Option<String>,
 }
 
 impl GenerateRequest {
@@ -332,14 +344,18 @@ impl Inner {
         field(&mut h, repo);
         field(&mut h, app_path);
         field(&mut h, &req.engine);
-        // With detection any renderer may run, so all of them are part of the key.
-        for (name, r) in &self.renderers {
-            if req.engine.is_empty() || &req.engine == name {
-                let i = r.info();
-                field(&mut h, &i.name);
-                field(&mut h, &i.version);
-                field(&mut h, &i.digest);
-            }
+        // A pipeline file or detection may pick any renderer, so every
+        // loaded renderer's identity is part of the key (plugins are loaded
+        // at start-up, so this invalidates nothing within one process).
+        for r in self.renderers.values() {
+            let i = r.info();
+            field(&mut h, &i.name);
+            field(&mut h, &i.version);
+            field(&mut h, &i.digest);
+        }
+        for t in &req.transformers {
+            field(&mut h, &t.engine);
+            field(&mut h, t.config.as_deref().unwrap_or("-"));
         }
         for (k, v) in &req.parameters {
             field(&mut h, k);
@@ -405,49 +421,79 @@ impl Inner {
         key: &AppKey,
     ) -> Result<(Vec<String>, String, ReadSet), PipelineError> {
         check_dir(&tree, app_path, repo, revision)?;
-        let engine = if req.engine.is_empty() {
-            let entries = tree.list_dir(app_path).map_err(|e| PipelineError::Render {
-                repo: repo.to_owned(),
-                revision: revision.to_owned(),
-                path: app_path.to_owned(),
-                engine: "detect".into(),
-                source: Box::new(e.into()),
-            })?;
-            self.detect(&entries)
-        } else {
-            req.engine.clone()
+        let fail = |engine: &str, source: RenderError| PipelineError::Render {
+            repo: repo.to_owned(),
+            revision: revision.to_owned(),
+            path: app_path.to_owned(),
+            engine: engine.to_owned(),
+            source: Box::new(source),
         };
-        let renderer =
+        let file_path = kiln_source::join(app_path, crate::PIPELINE_FILE)
+            .map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
+        let file = match tree.read_file(&file_path) {
+            Ok(bytes) => {
+                crate::PipelineFile::parse(&file_path, &bytes).map_err(|e| fail("pipeline", e))?
+            }
+            Err(kiln_source::SourceError::NotFound { .. }) => crate::PipelineFile::default(),
+            Err(e) => return Err(fail("pipeline", e.into())),
+        };
+        let engine = if !req.engine.is_empty() {
+            req.engine.clone()
+        } else if let Some(e) = &file.engine {
+            e.clone()
+        } else {
+            let entries = tree
+                .list_dir(app_path)
+                .map_err(|e| fail("detect", e.into()))?;
+            self.detect(&entries)
+        };
+        let mut parameters = file.parameters.clone();
+        parameters.extend(req.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let transformers: Vec<&TransformerSpec> =
+            file.transformers.iter().chain(&req.transformers).collect();
+        let lookup = |name: &str| {
             self.renderers
-                .get(&engine)
+                .get(name)
                 .ok_or_else(|| PipelineError::EngineUnavailable {
-                    engine: engine.clone(),
+                    engine: name.to_owned(),
                     available: self
                         .renderers
                         .keys()
                         .cloned()
                         .collect::<Vec<_>>()
                         .join(", "),
-                })?;
+                })
+        };
+        let renderer = lookup(&engine)?;
         let _span = info_span!("render", engine = %engine, app = %app_path).entered();
         let shared = Arc::new(Locked::new(tree));
         let input = RenderInput {
             app_path,
-            parameters: &req.parameters,
+            parameters: &parameters,
             namespace: &req.namespace,
             source: shared.clone(),
             seed: *key,
         };
-        let manifests = renderer
-            .render(&input)
-            .map_err(|source| PipelineError::Render {
-                source: Box::new(source),
-                repo: repo.to_owned(),
-                revision: revision.to_owned(),
-                path: app_path.to_owned(),
-                engine: engine.clone(),
-            })?;
+        let mut manifests = renderer.render(&input).map_err(|e| fail(&engine, e))?;
         drop(input);
+        for t in transformers {
+            let tr = lookup(&t.engine)?;
+            if !tr.info().transformer {
+                return Err(PipelineError::InvalidRequest(format!(
+                    "'{}' is not a transformer (see ListPlugins)",
+                    t.engine
+                )));
+            }
+            let _span = info_span!("transform", engine = %t.engine).entered();
+            manifests = tr
+                .transform(TransformInput {
+                    items: manifests,
+                    config: t.config.as_deref(),
+                    source: shared.clone(),
+                    seed: *key,
+                })
+                .map_err(|e| fail(&t.engine, e))?;
+        }
         let reads = shared.with(|t| t.take_read_set());
         Ok((manifests, engine, reads))
     }

@@ -50,6 +50,18 @@ pub struct RenderInput<'a> {
     pub seed: [u8; 32],
 }
 
+/// What a transformer gets: the objects so far and its configuration.
+pub struct TransformInput<'a> {
+    /// One JSON object per manifest, in order.
+    pub items: Vec<String>,
+    /// The transformer's configuration (KRM functionConfig) as JSON.
+    pub config: Option<&'a str>,
+    /// The revision's tree (for the clock; transformers rarely read files).
+    pub source: Arc<dyn Source + Send + Sync>,
+    /// Seed for any randomness, derived from the render's inputs.
+    pub seed: [u8; 32],
+}
+
 /// Something that turns an app directory into Kubernetes objects.
 ///
 /// Implementations must be deterministic: the same reads must give the same
@@ -59,4 +71,15 @@ pub trait Renderer: Send + Sync {
     fn info(&self) -> &RendererInfo;
     /// Renders the app into JSON objects, one string each.
     fn render(&self, input: &RenderInput<'_>) -> Result<Vec<String>, RenderError>;
+
+    /// Transforms objects; renderers that are not transformers refuse.
+    fn transform(&self, input: TransformInput<'_>) -> Result<Vec<String>, RenderError> {
+        let _ = input;
+        Err(RenderError {
+            kind: crate::ErrorKind::Unsupported,
+            file: None,
+            line: None,
+            message: format!("{} is not a transformer", self.info().name),
+        })
+    }
 }

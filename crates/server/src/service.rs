@@ -266,6 +266,14 @@ impl RepoServer for RepoServerService {
             parameters: req.parameters.into_iter().collect::<BTreeMap<_, _>>(),
             namespace: req.namespace,
             no_cache: req.no_cache,
+            transformers: req
+                .transformers
+                .into_iter()
+                .map(|t| kiln_render::TransformerSpec {
+                    engine: t.engine,
+                    config: (!t.config_json.is_empty()).then_some(t.config_json),
+                })
+                .collect(),
         };
         // The work happens inside the stream, so this handler's deadline (not
         // tonic's, which only covers returning the stream) governs it.

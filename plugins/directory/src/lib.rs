@@ -114,8 +114,12 @@ fn options(req: &GenerateRequest) -> Result<Options, Error> {
     })
 }
 
+/// Kiln's own per-app configuration, never a manifest.
+const PIPELINE_FILE: &str = "kiln-pipeline.yaml";
+
 fn is_manifest(name: &str) -> bool {
-    name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
+    name != PIPELINE_FILE
+        && (name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
 }
 
 fn walk(opts: &Options, dir: &str, rel: &str, files: &mut Vec<String>) -> Result<(), Error> {
