@@ -140,18 +140,21 @@ impl WasiView for HostState {
     }
 }
 
+/// A source error as the guest sees it, classified as the pipeline
+/// classifies it (one mapping, in kiln-render).
 fn wit_error(e: SourceError) -> WitError {
-    let kind = match &e {
-        SourceError::NotFound { .. } => ErrorKind::NotFound,
-        SourceError::LimitExceeded { .. } => ErrorKind::ResourceExhausted,
-        SourceError::Backend { .. } => ErrorKind::Internal,
-        _ => ErrorKind::InvalidInput,
-    };
+    let file = Some(e.path().to_owned());
+    let r = kiln_render::RenderError::from(e);
     WitError {
-        kind,
-        file: Some(e.path().to_owned()),
+        kind: match r.kind {
+            kiln_render::ErrorKind::NotFound => ErrorKind::NotFound,
+            kiln_render::ErrorKind::ResourceExhausted => ErrorKind::ResourceExhausted,
+            kiln_render::ErrorKind::Internal => ErrorKind::Internal,
+            _ => ErrorKind::InvalidInput,
+        },
+        file,
         line: None,
-        message: e.to_string(),
+        message: r.message,
     }
 }
 

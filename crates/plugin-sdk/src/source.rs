@@ -24,29 +24,29 @@ pub fn stat(path: &str) -> Result<Option<EntryKind>, Error> {
     host::stat(path)
 }
 
-/// Joins `rel` onto directory `base` and cleans the result lexically, as the
-/// host does; a path that climbs above the root is an error.
+/// Joins `rel` onto directory `base` and cleans the result lexically, with
+/// the host's own rules (`kiln_source::join`); a path that climbs above the
+/// root is an error.
 pub fn join(base: &str, rel: &str) -> Result<String, Error> {
-    let joined = if rel.starts_with('/') || base.is_empty() {
-        rel.to_owned()
-    } else {
-        format!("{base}/{rel}")
-    };
-    let mut out: Vec<&str> = Vec::new();
-    for seg in joined.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                if out.pop().is_none() {
-                    return Err(Error::new(
-                        ErrorKind::InvalidInput,
-                        Some(&joined),
-                        "the path leaves the repository root",
-                    ));
-                }
-            }
-            s => out.push(s),
-        }
+    kiln_source::join(base, rel)
+        .map_err(|e| Error::new(ErrorKind::InvalidInput, Some(e.path()), e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn join_follows_the_host_rules() {
+        assert_eq!(
+            super::join("apps/web", "../base/x.yaml").unwrap(),
+            "apps/base/x.yaml"
+        );
+        assert_eq!(super::join("", "a/./b").unwrap(), "a/b");
+        let e = super::join("apps", "../../etc/passwd").unwrap_err();
+        assert!(
+            e.message.contains("leaves the repository root"),
+            "{}",
+            e.message
+        );
+        assert!(super::join("apps", "/etc/passwd").is_err());
     }
-    Ok(out.join("/"))
 }
