@@ -131,7 +131,8 @@ fn prune(repo: &gix::Repository, remote: &HashSet<BString>) -> Result<(), String
     Ok(())
 }
 
-fn delete(name: gix::refs::FullName) -> RefEdit {
+/// An edit that deletes a ref, whatever it points to.
+pub(crate) fn delete(name: gix::refs::FullName) -> RefEdit {
     RefEdit {
         change: Change::Delete {
             expected: PreviousValue::Any,

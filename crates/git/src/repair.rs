@@ -61,14 +61,7 @@ pub(crate) fn drop_dangling_refs(repo: &gix::Repository) -> usize {
         };
         if dangling {
             warn!(reference = %r.name().as_bstr(), "dropping ref whose object is missing");
-            edits.push(gix::refs::transaction::RefEdit {
-                change: gix::refs::transaction::Change::Delete {
-                    expected: gix::refs::transaction::PreviousValue::Any,
-                    log: gix::refs::transaction::RefLog::AndReference,
-                },
-                name: r.name().to_owned(),
-                deref: false,
-            });
+            edits.push(crate::fetch::delete(r.name().to_owned()));
         }
     }
     let n = edits.len();

@@ -52,6 +52,14 @@ pub struct Resolved {
     pub stale: bool,
 }
 
+/// The revision as given, trimmed; empty means HEAD.
+fn revision_or_head(revision: &str) -> &str {
+    match revision.trim() {
+        "" => "HEAD",
+        r => r,
+    }
+}
+
 fn is_hex(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -74,10 +82,7 @@ impl GitCache {
         revision: &str,
         max_age: Duration,
     ) -> Result<Resolved, Error> {
-        let rev = match revision.trim() {
-            "" => "HEAD",
-            r => r,
-        };
+        let rev = revision_or_head(revision);
         // `main~2`, `v1.0^2`, `HEAD^`: resolve the base, then walk parents.
         let (base, steps) = split_ancestry(rev);
         if !steps.is_empty() {
@@ -302,10 +307,7 @@ impl GitCache {
         mirror: &Arc<Mirror>,
         revision: &str,
     ) -> Result<Option<Resolved>, Error> {
-        let rev = match revision.trim() {
-            "" => "HEAD",
-            r => r,
-        };
+        let rev = revision_or_head(revision);
         resolve_local(mirror, rev, false)
     }
 }

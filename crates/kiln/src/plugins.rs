@@ -23,9 +23,9 @@ pub fn limits(a: &PluginArgs) -> PluginLimits {
 }
 
 /// Starts the plugin host and loads every renderer; compiled code is cached
-/// under `compiled_dir`.
-pub fn load(args: &PluginArgs, compiled_dir: &Path) -> Result<Vec<Arc<dyn Renderer>>> {
-    let host = PluginHost::new(limits(args), Some(compiled_dir.to_path_buf()))?;
+/// under `<cache_dir>/compiled-plugins`.
+pub fn load(args: &PluginArgs, cache_dir: &Path) -> Result<Vec<Arc<dyn Renderer>>> {
+    let host = PluginHost::new(limits(args), Some(cache_dir.join("compiled-plugins")))?;
     let mut by_name: BTreeMap<String, (String, Arc<dyn Renderer>)> = BTreeMap::new();
     let mut add = |origin: String, r: Arc<dyn Renderer>| -> Result<()> {
         let name = r.info().name.clone();
@@ -68,11 +68,10 @@ pub fn load(args: &PluginArgs, compiled_dir: &Path) -> Result<Vec<Arc<dyn Render
 
 /// `kiln plugins list | inspect | check`.
 pub fn command(args: PluginsArgs) -> Result<()> {
-    let compiled = args
+    let cache_dir = args
         .cache_dir
         .clone()
-        .unwrap_or_else(|| default_cache_dir("cli"))
-        .join("compiled-plugins");
+        .unwrap_or_else(|| default_cache_dir("cli"));
     let mut out = std::io::stdout().lock();
     match &args.command {
         PluginsCommand::List => {
@@ -81,7 +80,7 @@ pub fn command(args: PluginsArgs) -> Result<()> {
                 "{:<16} {:<10} {:<14} {:<12} {:<8} ORIGIN",
                 "NAME", "VERSION", "DIGEST", "MARKERS", "KIND"
             )?;
-            for r in load(&args.plugins, &compiled)? {
+            for r in load(&args.plugins, &cache_dir)? {
                 let i = r.info();
                 writeln!(
                     out,
@@ -103,7 +102,7 @@ pub fn command(args: PluginsArgs) -> Result<()> {
             let info = if Path::new(plugin).is_file() {
                 check_file(&args, Path::new(plugin))?
             } else {
-                load(&args.plugins, &compiled)?
+                load(&args.plugins, &cache_dir)?
                     .into_iter()
                     .map(|r| r.info().clone())
                     .find(|i| &i.name == plugin)

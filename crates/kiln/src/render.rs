@@ -32,17 +32,17 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         limits: crate::serve::limits(&args.limits),
         ..PipelineOptions::default()
     };
+    let dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| default_cache_dir("cli"));
+    let renderers = crate::plugins::load(&args.plugins, &dir)?;
     let generated = if let Some(repo) = &args.repo {
-        let dir = args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| default_cache_dir("cli"));
         // The local user may read any repository they name.
         let git = Arc::new(
             GitCache::open(CacheOptions::new(&dir).allow(["**"]))
                 .with_context(|| format!("opening cache directory {}", dir.display()))?,
         );
-        let renderers = crate::plugins::load(&args.plugins, &dir.join("compiled-plugins"))?;
         let pipeline = Pipeline::with_renderers(git, options, renderers);
         req.repo_url = repo.clone();
         req.revision = args.revision.clone();
@@ -73,12 +73,6 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         // gets an empty one in a private temporary directory.
         let scratch = std::env::temp_dir().join(format!("kiln-local-{}", std::process::id()));
         let git = Arc::new(GitCache::open(CacheOptions::new(&scratch))?);
-        let compiled = args
-            .cache_dir
-            .clone()
-            .unwrap_or_else(|| default_cache_dir("cli"))
-            .join("compiled-plugins");
-        let renderers = crate::plugins::load(&args.plugins, &compiled)?;
         let pipeline = Pipeline::with_renderers(git, options, renderers);
         let out = pipeline.render_local(&root, &req);
         let _ = std::fs::remove_dir_all(&scratch);

@@ -45,7 +45,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         GitCache::open(opts)
             .with_context(|| format!("opening cache directory {}", dir.display()))?,
     );
-    let renderers = crate::plugins::load(&args.plugins, &dir.join("compiled-plugins"))?;
+    let renderers = crate::plugins::load(&args.plugins, &dir)?;
     let pipeline = Pipeline::with_renderers(
         git,
         PipelineOptions {

@@ -282,22 +282,24 @@ impl<B: Backend> Source for Tree<B> {
             if size > self.limits.max_file_size {
                 return Err(limit("max-file-size", size, self.limits.max_file_size));
             }
-            let first_read = self.lock().reads.get(Query::Read, path).is_none();
-            if first_read {
+            {
+                // A path read before costs nothing more.
                 let st = self.lock();
-                if st.files_read + 1 > self.limits.max_files {
-                    return Err(limit(
-                        "max-files-read",
-                        st.files_read + 1,
-                        self.limits.max_files,
-                    ));
-                }
-                if st.bytes_read + size > self.limits.max_total_bytes {
-                    return Err(limit(
-                        "max-total-bytes",
-                        st.bytes_read + size,
-                        self.limits.max_total_bytes,
-                    ));
+                if st.reads.get(Query::Read, path).is_none() {
+                    if st.files_read + 1 > self.limits.max_files {
+                        return Err(limit(
+                            "max-files-read",
+                            st.files_read + 1,
+                            self.limits.max_files,
+                        ));
+                    }
+                    if st.bytes_read + size > self.limits.max_total_bytes {
+                        return Err(limit(
+                            "max-total-bytes",
+                            st.bytes_read + size,
+                            self.limits.max_total_bytes,
+                        ));
+                    }
                 }
             }
             let bytes = self
