@@ -320,3 +320,163 @@ async fn pipeline_files_and_requests_chain_a_krm_transformer() {
     let e = generate(&mut c, req).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
 }
+
+/// The component with a custom section appended: the same code under a new
+/// digest, as a rebuild with another toolchain would give.
+fn rebuilt(component: &[u8], note: &str) -> Vec<u8> {
+    fn leb(mut n: usize, out: &mut Vec<u8>) {
+        loop {
+            let byte = (n & 0x7f) as u8;
+            n >>= 7;
+            if n == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    let name = b"kiln-test-build";
+    let mut payload = Vec::new();
+    leb(name.len(), &mut payload);
+    payload.extend_from_slice(name);
+    payload.extend_from_slice(note.as_bytes());
+    let mut out = component.to_vec();
+    out.push(0); // custom section
+    leb(payload.len(), &mut out);
+    out.extend_from_slice(&payload);
+    out
+}
+
+/// Writes a file the way a deployment tool does: a new file renamed over
+/// the old one.
+fn replace(path: &std::path::Path, bytes: &[u8]) {
+    let tmp = path.with_extension("partial");
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, path).unwrap();
+}
+
+async fn plugin_digests(c: &mut Client) -> Vec<(String, String)> {
+    c.list_plugins(ListPluginsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .plugins
+        .into_iter()
+        .map(|p| (p.name, p.digest))
+        .collect()
+}
+
+/// Polls ListPlugins until `done` holds (the server rescans every 100 ms).
+async fn until_plugins(c: &mut Client, done: impl Fn(&[(String, String)]) -> bool) {
+    for _ in 0..200 {
+        if done(&plugin_digests(c).await) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("plugin set never changed: {:?}", plugin_digests(c).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacing_a_plugin_file_invalidates_exactly_its_cached_renders() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Repo::init(root.path(), "apps");
+    repo.commit(
+        &[
+            ("plain/cm.yaml", &configmap("plain", "p")),
+            (
+                "greet/hello.yaml",
+                "greetings:\n  - name: world\n    message: Hello, world\n",
+            ),
+        ],
+        "apps",
+    );
+    let daemon = GitDaemon::start(root.path());
+    let url = daemon.url("apps");
+    let plugins = tempfile::tempdir().unwrap();
+    let hello = plugins.path().join("hello.wasm");
+    std::fs::write(&hello, kiln_plugins_builtin::testing::HELLO).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/*",
+            "--plugin-dir",
+            plugins.path().to_str().unwrap(),
+            "--plugin-reload-interval",
+            "100ms",
+        ],
+    );
+    let mut c = kiln.client().await;
+    let rc = c.clone();
+    let render = |app: &'static str| {
+        let mut c = rc.clone();
+        let url = url.clone();
+        async move {
+            let m = generate(&mut c, gen_req(&url, "main", app)).await.unwrap();
+            (
+                m[0].engine.clone(),
+                m[0].cached,
+                m[0].input_digest.clone(),
+                m[0].manifests.clone(),
+            )
+        }
+    };
+    let (engine, cached, greet_digest, greet_out) = render("greet").await;
+    assert_eq!((engine.as_str(), cached), ("hello", false));
+    let (engine, cached, plain_digest, _) = render("plain").await;
+    assert_eq!((engine.as_str(), cached), ("directory", false));
+    assert!(render("greet").await.1);
+
+    // A new build of hello replaces the file in the running server.
+    let new_build = rebuilt(kiln_plugins_builtin::testing::HELLO, "2");
+    replace(&hello, &new_build);
+    let new_digest = sha256_hex(&new_build);
+    until_plugins(&mut c, |p| {
+        p.iter().any(|(n, d)| n == "hello" && *d == new_digest)
+    })
+    .await;
+
+    // Its render runs again (same code, so the same objects) under a new
+    // input digest; the directory app's render is still served from cache.
+    let (_, cached, digest, out) = render("greet").await;
+    assert!(!cached);
+    assert_ne!(digest, greet_digest);
+    assert_eq!(out, greet_out);
+    assert!(render("greet").await.1);
+    let (_, cached, digest, _) = render("plain").await;
+    assert!(cached);
+    assert_eq!(digest, plain_digest);
+
+    // A broken file is refused whole: the server keeps the plugins it has
+    // and says which file and why.
+    let broken = plugins.path().join("broken.wasm");
+    replace(&broken, b"\0asm not really");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        plugin_digests(&mut c).await.len(),
+        3,
+        "directory, hello, set-labels"
+    );
+    assert!(render("greet").await.1);
+    let log = kiln.log_text();
+    assert!(
+        log.contains("broken.wasm") && log.contains("not reloaded"),
+        "{log}"
+    );
+    std::fs::remove_file(&broken).unwrap();
+
+    // Added and removed plugins come and go.
+    let hostile = plugins.path().join("hostile.wasm");
+    replace(&hostile, kiln_plugins_builtin::testing::HOSTILE);
+    until_plugins(&mut c, |p| p.iter().any(|(n, _)| n == "hostile")).await;
+    std::fs::remove_file(&hello).unwrap();
+    until_plugins(&mut c, |p| !p.iter().any(|(n, _)| n == "hello")).await;
+    let e = {
+        let mut req = gen_req(&url, "main", "greet");
+        req.engine = "hello".into();
+        generate(&mut c, req).await.unwrap_err()
+    };
+    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
+}

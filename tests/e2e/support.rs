@@ -404,6 +404,9 @@ fn tail(lines: &[String]) -> String {
     lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
+/// A client of the kiln.v1 API.
+pub type Client = RepoServerClient<Channel>;
+
 /// A running `kiln serve`.
 pub struct Kiln {
     child: Child,

@@ -151,6 +151,10 @@ pub struct ServeArgs {
     /// YAML file with repository credentials (see README).
     #[arg(long, env = "KILN_CONFIG")]
     pub config: Option<PathBuf>,
+    /// How often --plugin-dir is looked at for added, removed or replaced
+    /// plugins; 0s turns reloading off.
+    #[arg(long, env = "KILN_PLUGIN_RELOAD_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
+    pub plugin_reload_interval: Duration,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]

@@ -45,15 +45,24 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         GitCache::open(opts)
             .with_context(|| format!("opening cache directory {}", dir.display()))?,
     );
-    let renderers = crate::plugins::load(&args.plugins, &dir)?;
+    let plugins = crate::plugins::Plugins::open(&args.plugins, &dir)?;
     let pipeline = Pipeline::with_renderers(
         git,
         PipelineOptions {
             limits: limits(&args.limits),
             cache_capacity: args.render_cache_capacity,
         },
-        renderers,
+        plugins.renderers(),
     );
+    let _reload = (args.plugins.plugin_dir.is_some() && !args.plugin_reload_interval.is_zero())
+        .then(|| {
+            let p = pipeline.clone();
+            AbortOnDrop(crate::plugins::watch(
+                plugins,
+                args.plugin_reload_interval,
+                move |set| p.set_renderers(set),
+            ))
+        });
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -80,4 +89,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         bail!("{e}");
     }
     Ok(())
+}
+
+/// Stops a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

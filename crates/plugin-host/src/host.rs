@@ -1,5 +1,5 @@
 use std::{
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -123,29 +123,5 @@ impl PluginHost {
             "plugin loaded"
         );
         Ok(plugin)
-    }
-
-    /// Loads every `*.wasm` file of a directory, in name order.
-    pub fn load_dir(&self, dir: &Path) -> Result<Vec<PluginRenderer>, Error> {
-        let io = |e: std::io::Error| Error::Io {
-            origin: dir.display().to_string(),
-            cause: e.to_string(),
-        };
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
-            .collect();
-        files.sort();
-        files
-            .iter()
-            .map(|f| {
-                let bytes = std::fs::read(f).map_err(|e| Error::Io {
-                    origin: f.display().to_string(),
-                    cause: e.to_string(),
-                })?;
-                self.load(&bytes, &f.display().to_string())
-            })
-            .collect()
     }
 }

@@ -9,12 +9,13 @@ use kiln_source::{Oid, ReadSet};
 #[derive(Debug)]
 pub(crate) struct Rendered {
     pub read_set: ReadSet,
+    pub used: crate::registry::Used,
     pub manifests: Arc<Vec<String>>,
     pub input_digest: String,
     pub engine: String,
 }
 
-/// Key of an app render: renderer identity, repository, path, parameters.
+/// Key of an app request: repository, path, engine, parameters.
 pub(crate) type AppKey = [u8; 32];
 
 /// How many distinct input sets are kept per app (one per recent variant).

@@ -32,6 +32,7 @@ mod error;
 mod output;
 mod pipeline;
 mod pipeline_file;
+mod registry;
 mod renderer;
 
 pub use self::{

@@ -2,7 +2,7 @@ use std::{
     collections::BTreeMap,
     path::Path,
     sync::{
-        Arc,
+        Arc, RwLock,
         atomic::{AtomicBool, Ordering},
     },
     time::{Duration, Instant},
@@ -11,13 +11,14 @@ use std::{
 use kiln_git::{GitCache, Mirror, Resolved};
 use kiln_source::{Backend, FsBackend, Locked, Oid, ReadLimits, ReadSet, Source, Tree, normalize};
 use sha2::{Digest, Sha256};
-use tracing::{Instrument, debug, info_span};
+use tracing::{Instrument, debug, info, info_span};
 
 use crate::{
     App, PipelineError, RenderCache, RenderError, RenderInput, Renderer, RendererInfo,
     TransformInput,
     cache::{AppKey, Rendered},
     list_apps,
+    registry::{Registry, Used},
 };
 
 /// Settings of a [`Pipeline`]. `Default` lists every default.
@@ -120,7 +121,7 @@ pub struct Pipeline {
 
 struct Inner {
     git: Arc<GitCache>,
-    renderers: BTreeMap<String, Arc<dyn Renderer>>,
+    registry: RwLock<Arc<Registry>>,
     cache: RenderCache,
     options: PipelineOptions,
 }
@@ -132,14 +133,10 @@ impl Pipeline {
         options: PipelineOptions,
         renderers: Vec<Arc<dyn Renderer>>,
     ) -> Self {
-        let renderers = renderers
-            .into_iter()
-            .map(|r| (r.info().name.clone(), r))
-            .collect();
         Pipeline {
             inner: Arc::new(Inner {
                 git,
-                renderers,
+                registry: RwLock::new(Arc::new(Registry::new(renderers))),
                 cache: RenderCache::new(options.cache_capacity),
                 options,
             }),
@@ -158,16 +155,31 @@ impl Pipeline {
 
     /// Names of the available engines.
     pub fn engines(&self) -> Vec<String> {
-        self.inner.renderers.keys().cloned().collect()
+        self.inner.registry().by_name.keys().cloned().collect()
     }
 
     /// Every renderer, by name.
     pub fn renderers(&self) -> Vec<RendererInfo> {
         self.inner
-            .renderers
+            .registry()
+            .by_name
             .values()
             .map(|r| r.info().clone())
             .collect()
+    }
+
+    /// Replaces the set of renderers. Requests already running finish with
+    /// the set they started with; cached renders stay valid exactly when
+    /// every renderer they used is unchanged (and, for a detected engine,
+    /// when detection would still pick the same one).
+    pub fn set_renderers(&self, renderers: Vec<Arc<dyn Renderer>>) {
+        let next = Arc::new(Registry::new(renderers));
+        info!(engines = ?next.by_name.keys().collect::<Vec<_>>(), "renderer set replaced");
+        *self
+            .inner
+            .registry
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = next;
     }
 
     /// Resolves the revision and renders the app, from cache when the app's
@@ -180,6 +192,7 @@ impl Pipeline {
 
     async fn generate_inner(&self, req: GenerateRequest) -> Result<Generated, PipelineError> {
         let start = Instant::now();
+        let registry = self.inner.registry();
         let resolved = self.inner.git.resolve(&req.repo_url, &req.revision).await?;
         let resolve = start.elapsed();
         let app_path =
@@ -204,8 +217,12 @@ impl Pipeline {
         if !req.no_cache
             && let Some(hit) = self.inner.cache.exact.get(&(key, commit)).await
         {
-            self.inner.cache.count_exact_hit();
-            return Ok(finish(hit, true));
+            if hit.used.still_current(&registry) {
+                self.inner.cache.count_exact_hit();
+                return Ok(finish(hit, true));
+            }
+            // A renderer it used was replaced since.
+            self.inner.cache.exact.invalidate(&(key, commit)).await;
         }
         let ran = Arc::new(AtomicBool::new(false));
         let init = {
@@ -215,7 +232,7 @@ impl Pipeline {
             let req = req.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
-                    inner.render_commit(&mirror, commit, &app_path, &req, key, &ran)
+                    inner.render_commit(&registry, &mirror, commit, &app_path, &req, key, &ran)
                 })
                 .await
                 .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
@@ -283,10 +300,11 @@ impl Pipeline {
             normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
         let repo = root.display().to_string();
         let key = self.inner.app_key(&repo, &app_path, req);
-        let (manifests, engine, reads) = self
+        let registry = self.inner.registry();
+        let (manifests, engine, reads, used) = self
             .inner
-            .render_tree(tree, &app_path, req, &repo, "local", &key)?;
-        let digest = input_digest(&key, &reads);
+            .render_tree(&registry, tree, &app_path, req, &repo, "local", &key)?;
+        let digest = input_digest(&key, &used, &reads);
         Ok(Generated {
             commit: String::new(),
             manifests: Arc::new(manifests),
@@ -325,16 +343,25 @@ fn check_dir<B: Backend>(
     }
 }
 
-fn input_digest(key: &AppKey, reads: &ReadSet) -> String {
+fn input_digest(key: &AppKey, used: &Used, reads: &ReadSet) -> String {
     let mut h = Sha256::new();
     h.update(key);
+    used.hash_into(&mut h);
     reads.hash_into(&mut h);
     hex::encode(h.finalize())
 }
 
 impl Inner {
-    /// Identity of an app render before any read: renderer(s), repository,
-    /// path, engine, parameters and namespace.
+    fn registry(&self) -> Arc<Registry> {
+        self.registry
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Identity of an app request before any read: repository, path,
+    /// engine, transformers, parameters and namespace. The renderers a
+    /// render used are recorded with it instead (see [`Used`]).
     fn app_key(&self, repo: &str, app_path: &str, req: &GenerateRequest) -> AppKey {
         let mut h = Sha256::new();
         let field = |h: &mut Sha256, s: &str| {
@@ -344,15 +371,6 @@ impl Inner {
         field(&mut h, repo);
         field(&mut h, app_path);
         field(&mut h, &req.engine);
-        // A pipeline file or detection may pick any renderer, so every
-        // loaded renderer's identity is part of the key (plugins are loaded
-        // at start-up, so this invalidates nothing within one process).
-        for r in self.renderers.values() {
-            let i = r.info();
-            field(&mut h, &i.name);
-            field(&mut h, &i.version);
-            field(&mut h, &i.digest);
-        }
         for t in &req.transformers {
             field(&mut h, &t.engine);
             field(&mut h, t.config.as_deref().unwrap_or("-"));
@@ -365,8 +383,10 @@ impl Inner {
         h.finalize().into()
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn render_commit(
         &self,
+        registry: &Registry,
         mirror: &Mirror,
         commit: Oid,
         app_path: &str,
@@ -379,7 +399,8 @@ impl Inner {
         let tree = Tree::new(backend, self.options.limits).with_commit_time(time);
         if !req.no_cache {
             for candidate in self.cache.variants(&key).iter().rev() {
-                if tree.still_matches(&candidate.read_set) {
+                if candidate.used.still_current(registry) && tree.still_matches(&candidate.read_set)
+                {
                     debug!(
                         reads = candidate.read_set.len(),
                         "inputs unchanged; reusing render"
@@ -391,7 +412,8 @@ impl Inner {
         }
         ran.store(true, Ordering::Relaxed);
         self.cache.count_render();
-        let (manifests, engine, read_set) = self.render_tree(
+        let (manifests, engine, read_set, used) = self.render_tree(
+            registry,
             tree,
             app_path,
             req,
@@ -400,7 +422,8 @@ impl Inner {
             &key,
         )?;
         let rendered = Arc::new(Rendered {
-            input_digest: input_digest(&key, &read_set),
+            input_digest: input_digest(&key, &used, &read_set),
+            used,
             read_set,
             manifests: Arc::new(manifests),
             engine,
@@ -410,17 +433,21 @@ impl Inner {
     }
 
     /// Detects the engine if needed and runs its renderer on `tree`; returns
-    /// the manifests, the engine and everything the render read.
+    /// the manifests, the engine, everything the render read and the
+    /// renderers it used.
+    #[allow(clippy::too_many_arguments)]
     fn render_tree<B: Backend + Send + 'static>(
         &self,
+        registry: &Registry,
         tree: Tree<B>,
         app_path: &str,
         req: &GenerateRequest,
         repo: &str,
         revision: &str,
         key: &AppKey,
-    ) -> Result<(Vec<String>, String, ReadSet), PipelineError> {
+    ) -> Result<(Vec<String>, String, ReadSet, Used), PipelineError> {
         check_dir(&tree, app_path, repo, revision)?;
+        let mut used = Used::default();
         let fail = |engine: &str, source: RenderError| PipelineError::Render {
             repo: repo.to_owned(),
             revision: revision.to_owned(),
@@ -445,26 +472,31 @@ impl Inner {
             let entries = tree
                 .list_dir(app_path)
                 .map_err(|e| fail("detect", e.into()))?;
-            self.detect(&entries)
+            let engine = registry.detect(&entries);
+            used.detection = Some((entries, engine.clone()));
+            engine
         };
         let mut parameters = file.parameters.clone();
         parameters.extend(req.parameters.iter().map(|(k, v)| (k.clone(), v.clone())));
         let transformers: Vec<&TransformerSpec> =
             file.transformers.iter().chain(&req.transformers).collect();
-        let lookup = |name: &str| {
-            self.renderers
+        let lookup = |name: &str, used: &mut Used| {
+            let r = registry
+                .by_name
                 .get(name)
                 .ok_or_else(|| PipelineError::EngineUnavailable {
                     engine: name.to_owned(),
-                    available: self
-                        .renderers
+                    available: registry
+                        .by_name
                         .keys()
                         .cloned()
                         .collect::<Vec<_>>()
                         .join(", "),
-                })
+                })?;
+            used.record(r.info());
+            Ok::<_, PipelineError>(r)
         };
-        let renderer = lookup(&engine)?;
+        let renderer = lookup(&engine, &mut used)?;
         let _span = info_span!("render", engine = %engine, app = %app_path).entered();
         let shared = Arc::new(Locked::new(tree));
         let input = RenderInput {
@@ -477,7 +509,7 @@ impl Inner {
         let mut manifests = renderer.render(&input).map_err(|e| fail(&engine, e))?;
         drop(input);
         for t in transformers {
-            let tr = lookup(&t.engine)?;
+            let tr = lookup(&t.engine, &mut used)?;
             if !tr.info().transformer {
                 return Err(PipelineError::InvalidRequest(format!(
                     "'{}' is not a transformer (see ListPlugins)",
@@ -495,27 +527,6 @@ impl Inner {
                 .map_err(|e| fail(&t.engine, e))?;
         }
         let reads = shared.with(|t| t.take_read_set());
-        Ok((manifests, engine, reads))
-    }
-
-    /// The engine for an app folder: the first renderer whose marker file is
-    /// present, in Kiln's precedence (kustomize, helm, then others by name),
-    /// else `directory`.
-    fn detect(&self, entries: &[kiln_source::DirEntry]) -> String {
-        let has = |m: &String| entries.iter().any(|e| &e.name == m);
-        let mut names: Vec<&String> = self.renderers.keys().collect();
-        names.sort_by_key(|n| {
-            (
-                !matches!(n.as_str(), "kustomize" | "helm"),
-                n.as_str() != "kustomize",
-                n.as_str(),
-            )
-        });
-        for name in names {
-            if self.renderers[name].info().markers.iter().any(has) {
-                return name.clone();
-            }
-        }
-        crate::detect_engine(entries).as_str().to_owned()
+        Ok((manifests, engine, reads, used))
     }
 }
