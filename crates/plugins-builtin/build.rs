@@ -25,6 +25,8 @@ fn main() {
         "plugins/Cargo.toml",
         "plugins/Cargo.lock",
         "plugins/directory",
+        "plugins/kustomize",
+        "crates/kustomize",
         "plugins/set-labels",
         "plugins/testing",
         "crates/plugin-sdk",
@@ -51,6 +53,7 @@ fn main() {
     let built = wasm_target.join("wasm32-wasip2/release");
     for name in [
         "kiln_plugin_directory",
+        "kiln_plugin_kustomize",
         "kiln_plugin_set_labels",
         "kiln_plugin_hostile",
         "kiln_plugin_hello",

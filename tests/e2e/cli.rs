@@ -42,7 +42,7 @@ fn render_local_folder_and_git_revision_print_the_same_yaml() {
     let root = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
     let repo = layout(root.path());
-    let expected = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: base\ndata:\n  value: b1\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n";
+    let expected = "apiVersion: v1\ndata:\n  value: b1\nkind: ConfigMap\nmetadata:\n  name: base\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n  - port: 80\n";
     // A local folder: the root is the enclosing work tree, so ../../base is inside it.
     let local = stdout(&kiln(&["render", "apps/web"], &repo.dir, cache.path()));
     assert_eq!(local, expected);

@@ -110,9 +110,16 @@ async fn bad_requests_get_precise_statuses_and_harm_nobody() {
     assert_eq!(e.code(), Code::ResourceExhausted, "{e:?}");
     assert!(e.message().contains("max-files-read"), "{}", e.message());
 
+    // A kustomization naming a file that is not there.
     let e = status(generate(&mut c, gen_req(&url, "main", "kust")).await);
-    assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-    assert!(e.message().contains("kustomize"), "{}", e.message());
+    assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
+    assert!(
+        e.message().contains("kust/kustomization.yaml")
+            && e.message().contains("resources")
+            && e.message().contains("cm.yaml"),
+        "{}",
+        e.message()
+    );
 
     let mut req = gen_req(&url, "main", "broken");
     req.engine = "directory".into();

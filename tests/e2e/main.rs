@@ -9,6 +9,7 @@ mod api;
 mod cache;
 mod cli;
 mod errors;
+mod kustomize;
 mod plugins;
 mod recovery;
 mod transports;

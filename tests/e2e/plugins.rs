@@ -72,7 +72,10 @@ async fn a_plugin_from_a_folder_renders_over_grpc_inside_its_sandbox() {
         .into_inner()
         .plugins;
     let names: Vec<&str> = list.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(names, ["directory", "hello", "hostile", "set-labels"]);
+    assert_eq!(
+        names,
+        ["directory", "hello", "hostile", "kustomize", "set-labels"]
+    );
     let hostile = &list[2];
     assert_eq!(
         hostile.digest,
@@ -456,8 +459,8 @@ async fn replacing_a_plugin_file_invalidates_exactly_its_cached_renders() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(
         plugin_digests(&mut c).await.len(),
-        3,
-        "directory, hello, set-labels"
+        4,
+        "directory, hello, kustomize, set-labels"
     );
     assert!(render("greet").await.1);
     let log = kiln.log_text();

@@ -20,6 +20,10 @@ pub const BUILTINS: &[Builtin] = &[
         wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_directory.wasm")),
     },
     Builtin {
+        name: "kustomize",
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_kustomize.wasm")),
+    },
+    Builtin {
         name: "set-labels",
         wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_set_labels.wasm")),
     },

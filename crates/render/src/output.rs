@@ -1,9 +1,20 @@
 //! Printing manifests for people: the YAML stream `kustomize build` prints.
+//!
+//! Kustomize turns each object into JSON and hands it to `sigs.k8s.io/yaml`,
+//! which reads it with go-yaml v2 and writes it back with go-yaml v2's
+//! `Marshal`. The submodules reproduce that writer byte for byte: scalars
+//! and key order ([`encode`]), when a string must be quoted ([`resolve`]),
+//! and the emitter's layout, quoting, escaping and folding ([`emitter`]).
+
+mod emitter;
+mod encode;
+mod resolve;
+mod unicode;
 
 use serde_json::Value;
 
-/// Formats JSON manifests as a YAML stream, `---` between objects, as
-/// `kustomize build` prints them.
+/// Formats JSON manifests as a YAML stream, `---` between objects, exactly
+/// as `kustomize build` prints them.
 pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Error> {
     let mut out = String::new();
     for (i, m) in manifests.iter().enumerate() {
@@ -11,7 +22,7 @@ pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Err
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&serde_yaml::to_string(&v).map_err(serde::ser::Error::custom)?);
+        out.push_str(&emitter::Emitter::new().document(&v));
     }
     Ok(out)
 }
@@ -20,10 +31,47 @@ pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Err
 mod tests {
     use super::*;
 
+    fn yaml(json: &str) -> String {
+        manifests_to_yaml(&[json.to_owned()]).unwrap()
+    }
+
     #[test]
-    fn yaml_output_round_trips() {
-        let m = vec![r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"1"}}"#.to_owned()];
+    fn yaml_output_matches_kustomize() {
+        let m = vec![
+            r#"{"apiVersion":"v1","kind":"ConfigMap","data":{"a":"1"}}"#.to_owned(),
+            r#"{"kind":"List","items":[]}"#.to_owned(),
+        ];
         let y = manifests_to_yaml(&m).unwrap();
-        assert_eq!(y, "apiVersion: v1\nkind: ConfigMap\ndata:\n  a: '1'\n");
+        assert_eq!(
+            y,
+            "apiVersion: v1\ndata:\n  a: \"1\"\nkind: ConfigMap\n---\nitems: []\nkind: List\n"
+        );
+    }
+
+    #[test]
+    fn layout() {
+        let y = yaml(
+            r#"{"spec":{"containers":[{"name":"x","args":["a",["b","c"],{}],"env":null}]},"z":{"q":true,"e":1.5}}"#,
+        );
+        assert_eq!(
+            y,
+            "spec:\n  containers:\n  - args:\n    - a\n    - - b\n      - c\n    - {}\n    env: null\n    name: x\nz:\n  e: 1.5\n  q: true\n"
+        );
+    }
+
+    #[test]
+    fn scalar_styles() {
+        let y = yaml(
+            r#"{"l":["yes","1.0","multi\nline\n","x: y","-dash","@at","","null","~","a\tb"," lead","x\n\n","\nx","x "]}"#,
+        );
+        assert_eq!(
+            y,
+            "l:\n- \"yes\"\n- \"1.0\"\n- |\n  multi\n  line\n- 'x: y'\n- -dash\n- '@at'\n- \"\"\n- \"null\"\n- \"~\"\n- \"a\\tb\"\n- ' lead'\n- |+\n  x\n\n- |2-\n\n  x\n- 'x '\n"
+        );
+    }
+
+    #[test]
+    fn invalid_json_is_an_error() {
+        assert!(manifests_to_yaml(&["{".to_owned()]).is_err());
     }
 }

@@ -1,0 +1,279 @@
+//! One kustomization directory built into objects: resources, components,
+//! generators, then transformers, in Kustomize's order.
+
+use serde_json::Value;
+
+use crate::{
+    Error, Files,
+    generators::{self, Kind},
+    kustomization::{FILE_NAMES, Kustomization},
+    openapi::Schema,
+    paths,
+    resource::{Resource, parse_objects},
+};
+
+/// What a build has gathered so far.
+#[derive(Default)]
+pub(crate) struct Accumulated {
+    pub resources: Vec<Resource>,
+}
+
+impl Accumulated {
+    fn add(&mut self, r: Resource, file: &str) -> Result<(), Error> {
+        let id = r.id();
+        if self.resources.iter().any(|x| same_id(&x.id(), &id)) {
+            return Err(Error::DuplicateId {
+                file: file.to_owned(),
+                id: id.to_string(),
+            });
+        }
+        self.resources.push(r);
+        Ok(())
+    }
+}
+
+/// Kustomize compares ids without the version.
+fn same_id(a: &crate::resource::ResId, b: &crate::resource::ResId) -> bool {
+    a.group == b.group && a.kind == b.kind && a.name == b.name && a.namespace == b.namespace
+}
+
+/// A build in progress: the file view, the chain of directories being
+/// built (to find cycles) and the schema (built-in plus `crds`/`openapi`).
+pub(crate) struct Builder<'a> {
+    pub files: &'a dyn Files,
+    pub stack: Vec<String>,
+    pub schema: Schema,
+}
+
+/// The kustomization file of a directory, if it has one.
+pub(crate) fn find_kustomization(
+    files: &dyn Files,
+    dir: &str,
+) -> Result<Option<(String, Vec<u8>)>, Error> {
+    let mut found = None;
+    for name in FILE_NAMES {
+        let path = paths::join(dir, name).unwrap_or_default();
+        match files.read(&path) {
+            Ok(Some(b)) => {
+                if let Some((first, _)) = &found {
+                    return Err(Error::Kustomization {
+                        file: path,
+                        cause: format!(
+                            "found multiple kustomization files under: {} ({first} too)",
+                            show_dir(dir)
+                        ),
+                    });
+                }
+                found = Some((path, b));
+            }
+            Ok(None) => {}
+            Err(cause) => return Err(Error::Read { path, cause }),
+        }
+    }
+    Ok(found)
+}
+
+pub(crate) fn show_dir(dir: &str) -> &str {
+    if dir.is_empty() { "." } else { dir }
+}
+
+impl Builder<'_> {
+    /// Builds a kustomization directory into `acc` (a fresh one for a
+    /// resource directory, the parent's for a component).
+    pub fn accumulate(
+        &mut self,
+        dir: &str,
+        acc: &mut Accumulated,
+        as_component: bool,
+    ) -> Result<(), Error> {
+        if let Some(at) = self.stack.iter().position(|d| d == dir) {
+            let mut chain: Vec<&str> = self.stack[at..].iter().map(|d| show_dir(d)).collect();
+            chain.push(show_dir(dir));
+            return Err(Error::Cycle {
+                chain: chain.join(" -> "),
+            });
+        }
+        let Some((file, bytes)) = find_kustomization(self.files, dir)? else {
+            return Err(Error::Kustomization {
+                file: show_dir(dir).to_owned(),
+                cause: format!(
+                    "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                    show_dir(dir)
+                ),
+            });
+        };
+        let k = Kustomization::parse(&file, &bytes)?;
+        if as_component && !k.is_component() {
+            return Err(Error::Kustomization {
+                file,
+                cause: "expected kind 'Component' for a path in 'components'".into(),
+            });
+        }
+        if !as_component && k.is_component() {
+            return Err(Error::Kustomization {
+                file,
+                cause: "kind 'Component' may only be listed in 'components', not built or listed in 'resources'".into(),
+            });
+        }
+        self.stack.push(dir.to_owned());
+        let result = self.accumulate_kustomization(dir, &file, &k, acc);
+        self.stack.pop();
+        result
+    }
+
+    fn accumulate_kustomization(
+        &mut self,
+        dir: &str,
+        file: &str,
+        k: &Kustomization,
+        acc: &mut Accumulated,
+    ) -> Result<(), Error> {
+        crate::unsupported::check(file, k)?;
+        for entry in &k.resources {
+            self.accumulate_resource(dir, file, entry, acc)?;
+        }
+        for crd in &k.crds {
+            let bytes = generators::read_inside(self.files, dir, file, "crds", crd)?;
+            for obj in parse_objects(&paths::join(dir, crd).unwrap_or_default(), &bytes)? {
+                self.schema.add_crd(&Value::Object(obj));
+            }
+        }
+        if let Some(api) = &k.open_api
+            && let Some(path) = api.get("path").and_then(Value::as_str)
+        {
+            let bytes = generators::read_inside(self.files, dir, file, "openapi", path)?;
+            let doc: Value = serde_yaml::from_slice(&bytes).map_err(|e| Error::Entry {
+                file: file.to_owned(),
+                field: "openapi".into(),
+                entry: path.to_owned(),
+                cause: e.to_string(),
+            })?;
+            self.schema.add_openapi_document(&doc);
+        }
+        for (kind, list) in [
+            (Kind::ConfigMap, &k.config_map_generator),
+            (Kind::Secret, &k.secret_generator),
+        ] {
+            for g in list {
+                let r = generators::generate(
+                    self.files,
+                    dir,
+                    file,
+                    kind,
+                    g,
+                    k.generator_options.as_ref(),
+                )?;
+                self.add_generated(r, file, kind, &g.name, acc)?;
+            }
+        }
+        for c in &k.components {
+            let Some(sub) = paths::join(dir, c) else {
+                return Err(Error::Entry {
+                    file: file.to_owned(),
+                    field: "components".into(),
+                    entry: c.clone(),
+                    cause: "leaves the repository".into(),
+                });
+            };
+            self.accumulate(&sub, acc, true)?;
+        }
+        crate::transform::run(self, dir, file, k, acc)
+    }
+
+    fn add_generated(
+        &mut self,
+        r: Resource,
+        file: &str,
+        kind: Kind,
+        name: &str,
+        acc: &mut Accumulated,
+    ) -> Result<(), Error> {
+        let behavior = r
+            .generated
+            .as_ref()
+            .map(|g| g.behavior.clone())
+            .unwrap_or_default();
+        let want_kind = r.kind().to_owned();
+        let ns = r.namespace().to_owned();
+        let existing = acc.resources.iter_mut().find(|x| {
+            x.kind() == want_kind
+                && x.original_name() == name
+                && (x.namespace() == ns || (ns.is_empty() && x.namespace() == "default"))
+        });
+        let field = match kind {
+            Kind::ConfigMap => "configMapGenerator",
+            Kind::Secret => "secretGenerator",
+        };
+        match (behavior.as_str(), existing) {
+            ("create", None) => acc.add(r, file),
+            ("create", Some(_)) => Err(Error::Entry {
+                file: file.to_owned(),
+                field: field.into(),
+                entry: name.to_owned(),
+                cause: format!(
+                    "a {want_kind} named '{name}' already exists; use behavior merge or replace"
+                ),
+            }),
+            (b, Some(existing)) => {
+                generators::merge_into(existing, &r, b == "replace");
+                Ok(())
+            }
+            (b, None) => Err(Error::Entry {
+                file: file.to_owned(),
+                field: field.into(),
+                entry: name.to_owned(),
+                cause: format!("id {want_kind}/{name} does not exist; cannot {b} it"),
+            }),
+        }
+    }
+
+    fn accumulate_resource(
+        &mut self,
+        dir: &str,
+        file: &str,
+        entry: &str,
+        acc: &mut Accumulated,
+    ) -> Result<(), Error> {
+        let err = |cause: String| Error::Entry {
+            file: file.to_owned(),
+            field: "resources".into(),
+            entry: entry.to_owned(),
+            cause,
+        };
+        if paths::is_remote(entry) {
+            return Err(err(
+                "remote resources are resolved by the Kiln host, which has not fetched this one"
+                    .into(),
+            ));
+        }
+        let path =
+            paths::join(dir, entry).ok_or_else(|| err("the path leaves the repository".into()))?;
+        let listing = self.files.list(&path).map_err(|cause| Error::Read {
+            path: path.clone(),
+            cause,
+        })?;
+        if listing.is_some() {
+            let mut sub = Accumulated::default();
+            self.accumulate(&path, &mut sub, false)?;
+            for r in sub.resources {
+                acc.add(r, file)?;
+            }
+            return Ok(());
+        }
+        if !paths::within(dir, &path) {
+            return Err(err(format!(
+                "security; file '{path}' is not in or below '{}'",
+                show_dir(dir)
+            )));
+        }
+        let bytes = match self.files.read(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => return Err(err(format!("no such file or directory: {path}"))),
+            Err(cause) => return Err(Error::Read { path, cause }),
+        };
+        for obj in parse_objects(&path, &bytes)? {
+            acc.add(Resource::new(obj), file)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,212 @@
+//! The built-in transformers of one kustomization, in Kustomize's order:
+//! patchesStrategicMerge, patches, namespace, namePrefix, nameSuffix,
+//! labels and commonLabels, commonAnnotations, patchesJson6902, replicas,
+//! images, replacements.
+
+use serde_json::{Map, Value};
+
+use crate::{
+    Error, builtin_config as config,
+    fieldspec::{self, Leaf},
+    kustomization::{Kustomization, Patch},
+    target::{Accumulated, Builder},
+};
+
+pub(crate) fn run(
+    b: &mut Builder<'_>,
+    dir: &str,
+    file: &str,
+    k: &Kustomization,
+    acc: &mut Accumulated,
+) -> Result<(), Error> {
+    for p in &k.patches_strategic_merge {
+        let patch = if looks_inline(p) {
+            Patch {
+                patch: Some(p.clone()),
+                ..Patch::default()
+            }
+        } else {
+            Patch {
+                path: Some(p.clone()),
+                ..Patch::default()
+            }
+        };
+        crate::patch::apply(b, dir, file, "patchesStrategicMerge", &patch, acc)?;
+    }
+    for p in &k.patches {
+        crate::patch::apply(b, dir, file, "patches", p, acc)?;
+    }
+    if !k.namespace.is_empty() {
+        namespace(b, file, &k.namespace, acc)?;
+    }
+    if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
+        prefix_suffix(&k.name_prefix, &k.name_suffix, acc);
+    }
+    for l in &k.labels {
+        let mut specs: Vec<fieldspec::Spec> = l.fields.iter().map(fieldspec::Spec::from).collect();
+        let builtin: Vec<fieldspec::Spec> = if l.include_selectors {
+            config::COMMON_LABELS
+                .iter()
+                .map(fieldspec::Spec::from)
+                .collect()
+        } else {
+            let mut v = vec![fieldspec::Spec::everywhere("metadata/labels", true)];
+            if l.include_templates {
+                v.extend(config::TEMPLATE_LABELS.iter().map(fieldspec::Spec::from));
+            }
+            v
+        };
+        fieldspec::merge_specs(&mut specs, builtin).map_err(|e| Error::Entry {
+            file: file.to_owned(),
+            field: "labels".into(),
+            entry: format!("{:?}", l.pairs),
+            cause: format!("failed to merge labels: {e}"),
+        })?;
+        add_pairs(file, &l.pairs, &specs, acc)?;
+    }
+    if !k.common_labels.is_empty() {
+        let specs: Vec<fieldspec::Spec> = config::COMMON_LABELS
+            .iter()
+            .map(fieldspec::Spec::from)
+            .collect();
+        add_pairs(file, &k.common_labels, &specs, acc)?;
+    }
+    if !k.common_annotations.is_empty() {
+        let specs: Vec<fieldspec::Spec> = config::COMMON_ANNOTATIONS
+            .iter()
+            .map(fieldspec::Spec::from)
+            .collect();
+        add_pairs(file, &k.common_annotations, &specs, acc)?;
+    }
+    for p in &k.patches_json6902 {
+        crate::patch::apply(b, dir, file, "patchesJson6902", p, acc)?;
+    }
+    for r in &k.replicas {
+        let mut found = false;
+        for res in acc.resources.iter_mut() {
+            if !res.all_names().any(|n| n == r.name) {
+                continue;
+            }
+            let (api, kind) = (res.api_version().to_owned(), res.kind().to_owned());
+            for spec in config::REPLICAS {
+                let spec = fieldspec::Spec::from(spec);
+                if spec.matches(&api, &kind) {
+                    found = true;
+                    fieldspec::visit(
+                        &mut res.obj,
+                        &spec.path,
+                        spec.creating(Leaf::Scalar),
+                        &mut |v| *v = Value::from(r.count),
+                    )
+                    .map_err(|e| field_error(file, "replicas", &r.name, e))?;
+                }
+            }
+        }
+        if !found {
+            return Err(Error::Entry {
+                file: file.to_owned(),
+                field: "replicas".into(),
+                entry: r.name.clone(),
+                cause: format!(
+                    "resource with name {} does not match a config with the following GVK [~G_~V_Deployment ~G_~V_ReplicationController ~G_~V_ReplicaSet ~G_~V_StatefulSet]",
+                    r.name
+                ),
+            });
+        }
+    }
+    if !k.images.is_empty() {
+        crate::images::apply(&k.images, acc);
+    }
+    if !k.replacements.is_empty() {
+        crate::replacements::apply(b, dir, file, &k.replacements, acc)?;
+    }
+    Ok(())
+}
+
+/// A `patchesStrategicMerge` entry is inline YAML when it holds a newline
+/// or looks like an object.
+fn looks_inline(p: &str) -> bool {
+    p.contains('\n') || p.trim_start().starts_with('{')
+}
+
+pub(crate) fn into_map(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+fn field_error(file: &str, field: &str, entry: &str, e: fieldspec::PathError) -> Error {
+    Error::Entry {
+        file: file.to_owned(),
+        field: field.to_owned(),
+        entry: entry.to_owned(),
+        cause: e.to_string(),
+    }
+}
+
+fn namespace(b: &Builder<'_>, file: &str, ns: &str, acc: &mut Accumulated) -> Result<(), Error> {
+    for r in acc.resources.iter_mut() {
+        let (api, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+        let namespaced = b
+            .schema
+            .is_namespaced(&api, &kind)
+            .unwrap_or(!config::is_cluster_scoped(&api, &kind));
+        if namespaced {
+            r.set_namespace(ns);
+        }
+        for spec in config::NAMESPACE {
+            let spec = fieldspec::Spec::from(spec);
+            if !spec.matches(&api, &kind) {
+                continue;
+            }
+            if spec.path == "metadata/name" {
+                // A Namespace object takes the namespace's name.
+                r.remember_name();
+            }
+            fieldspec::visit(
+                &mut r.obj,
+                &spec.path,
+                spec.creating(Leaf::Scalar),
+                &mut |v| *v = Value::String(ns.to_owned()),
+            )
+            .map_err(|e| field_error(file, "namespace", ns, e))?;
+        }
+        config::namespace_subjects(&mut r.obj, &kind, ns);
+    }
+    Ok(())
+}
+
+fn prefix_suffix(prefix: &str, suffix: &str, acc: &mut Accumulated) {
+    for r in acc.resources.iter_mut() {
+        if config::skips_name_affixes(r.api_version(), r.kind()) {
+            continue;
+        }
+        r.remember_name();
+        let name = format!("{prefix}{}{suffix}", r.name());
+        r.set_name(&name);
+        r.affixes.push((prefix.to_owned(), suffix.to_owned()));
+    }
+}
+
+fn add_pairs(
+    file: &str,
+    pairs: &std::collections::BTreeMap<String, String>,
+    specs: &[fieldspec::Spec],
+    acc: &mut Accumulated,
+) -> Result<(), Error> {
+    for r in acc.resources.iter_mut() {
+        let (api, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+        for spec in specs.iter().filter(|s| s.matches(&api, &kind)) {
+            fieldspec::visit(&mut r.obj, &spec.path, spec.creating(Leaf::Map), &mut |v| {
+                if let Value::Object(m) = v {
+                    for (k, val) in pairs {
+                        m.insert(k.clone(), Value::String(val.clone()));
+                    }
+                }
+            })
+            .map_err(|e| field_error(file, "labels", &format!("{pairs:?}"), e))?;
+        }
+    }
+    Ok(())
+}

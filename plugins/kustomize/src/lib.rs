@@ -1,0 +1,135 @@
+//! Kiln's built-in `kustomize` engine as a plugin: builds the app folder's
+//! kustomization with `kiln-kustomize` (Kustomize v5.5 behaviour), reading
+//! every file through the host so each read lands in the render's read set.
+
+use std::cell::RefCell;
+
+use kiln_plugin_sdk::{
+    Description, EntryKind, Error, ErrorKind, GenerateRequest, Plugin, Value, export_plugin, source,
+};
+
+/// Kinds that are never namespaced, so a default namespace is not added.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PriorityClass",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+struct Kustomize;
+
+impl Plugin for Kustomize {
+    fn describe() -> Description {
+        Description::new("kustomize", env!("CARGO_PKG_VERSION"))
+            .with_markers(kiln_kustomize::FILE_NAMES)
+    }
+
+    fn generate(req: GenerateRequest) -> Result<Vec<Value>, Error> {
+        if let Some(p) = req.parameters.first() {
+            return Err(Error::new(
+                ErrorKind::InvalidInput,
+                None,
+                format!(
+                    "unknown parameter '{}' for engine kustomize (it takes none)",
+                    p.key
+                ),
+            ));
+        }
+        let files = HostFiles::default();
+        let built = kiln_kustomize::build(&files, &req.app_path);
+        if let Some(e) = files.failure.into_inner() {
+            return Err(e);
+        }
+        let mut objects = built.map_err(to_plugin_error)?;
+        if !req.namespace.is_empty() {
+            for obj in &mut objects {
+                default_namespace(obj, &req.namespace);
+            }
+        }
+        Ok(objects)
+    }
+}
+
+export_plugin!(Kustomize);
+
+/// The revision's tree through the host; the first host failure (a limit,
+/// say) is kept so it reaches the caller with its own kind.
+#[derive(Default)]
+struct HostFiles {
+    failure: RefCell<Option<Error>>,
+}
+
+impl HostFiles {
+    fn fail(&self, e: Error) -> String {
+        let msg = e.message.clone();
+        self.failure.borrow_mut().get_or_insert(e);
+        msg
+    }
+}
+
+impl kiln_kustomize::Files for HostFiles {
+    fn read(&self, path: &str) -> Result<Option<Vec<u8>>, String> {
+        match source::stat(path) {
+            Ok(Some(EntryKind::File)) => {
+                source::read_file(path).map(Some).map_err(|e| self.fail(e))
+            }
+            Ok(_) => Ok(None),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    fn list(&self, path: &str) -> Result<Option<Vec<String>>, String> {
+        match source::stat(path) {
+            Ok(Some(EntryKind::Dir)) => source::list_dir(path)
+                .map(|entries| Some(entries.into_iter().map(|e| e.name).collect()))
+                .map_err(|e| self.fail(e)),
+            Ok(_) => Ok(None),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+}
+
+fn to_plugin_error(e: kiln_kustomize::Error) -> Error {
+    use kiln_kustomize::Error as K;
+    let (kind, file) = match &e {
+        K::Unsupported { file, .. } => (ErrorKind::Unsupported, Some(file.clone())),
+        K::Kustomization { file, .. }
+        | K::Entry { file, .. }
+        | K::Resource { file, .. }
+        | K::DuplicateId { file, .. } => (ErrorKind::InvalidInput, Some(file.clone())),
+        K::Cycle { .. } => (ErrorKind::InvalidInput, None),
+        K::Read { path, .. } => (ErrorKind::NotFound, Some(path.clone())),
+    };
+    Error::new(kind, file.as_deref(), e.to_string())
+}
+
+fn default_namespace(obj: &mut Value, namespace: &str) {
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if CLUSTER_SCOPED.contains(&kind) {
+        return;
+    }
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        let missing = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if missing {
+            meta.insert("namespace".into(), Value::String(namespace.to_owned()));
+        }
+    }
+}

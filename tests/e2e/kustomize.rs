@@ -1,0 +1,105 @@
+//! The kustomize engine through the real plugin: `kiln render` prints what
+//! `kubectl kustomize` printed for every golden case Kiln matches, and the
+//! gRPC API returns the same objects as JSON.
+
+use std::{path::Path, process::Command};
+
+use crate::support::*;
+
+fn corpus() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/kustomize")
+}
+
+#[test]
+fn kiln_render_prints_what_kubectl_kustomize_prints() {
+    let root = corpus();
+    let known = std::fs::read_to_string(root.join("known-differences.txt")).unwrap();
+    let known: Vec<&str> = known
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let cache = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    let mut cases: Vec<_> = std::fs::read_dir(root.join("cases"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    cases.sort();
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let expected = root.join("expected").join(format!("{name}.yaml"));
+        if known.contains(&name.as_str()) || !expected.is_file() {
+            continue;
+        }
+        let build = std::fs::read_to_string(case.join("build-path"))
+            .map(|s| s.trim().to_owned())
+            .unwrap_or_else(|_| ".".into());
+        let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+            .args(["render", "--root"])
+            .arg(&case)
+            .arg(case.join(&build))
+            .env("KILN_CLI_CACHE_DIR", cache.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = std::fs::read_to_string(&expected).unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), want, "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 190, "only {checked} cases checked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_overlay_renders_over_grpc_as_json_objects() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Repo::init(root.path(), "apps");
+    repo.commit(
+        &[
+            (
+                "base/kustomization.yaml",
+                "resources: [deploy.yaml]\nconfigMapGenerator:\n- name: web-config\n  literals: [MODE=base]\n",
+            ),
+            (
+                "base/deploy.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n        envFrom:\n        - configMapRef:\n            name: web-config\n",
+            ),
+            (
+                "overlays/prod/kustomization.yaml",
+                "resources: [../../base]\nnamespace: prod\nnamePrefix: prod-\nimages:\n- name: nginx\n  newTag: \"1.27\"\nconfigMapGenerator:\n- name: web-config\n  behavior: merge\n  literals: [MODE=prod]\n",
+            ),
+        ],
+        "overlay",
+    );
+    let daemon = GitDaemon::start(root.path());
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/*"]);
+    let mut c = kiln.client().await;
+    let msgs = generate(
+        &mut c,
+        gen_req(&daemon.url("apps"), "main", "overlays/prod"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(msgs[0].engine, "kustomize");
+    let objs: Vec<serde_json::Value> = msgs
+        .iter()
+        .flat_map(|m| m.manifests.iter())
+        .map(|m| serde_json::from_str(m).unwrap())
+        .collect();
+    assert_eq!(objs.len(), 2);
+    let (cm, deploy) = (&objs[0], &objs[1]);
+    assert_eq!(cm["kind"], "ConfigMap");
+    assert_eq!(cm["data"]["MODE"], "prod");
+    assert_eq!(cm["metadata"]["namespace"], "prod");
+    let cm_name = cm["metadata"]["name"].as_str().unwrap();
+    assert!(cm_name.starts_with("prod-web-config-"), "{cm_name}");
+    assert_eq!(deploy["metadata"]["name"], "prod-web");
+    let container = &deploy["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "nginx:1.27");
+    assert_eq!(container["envFrom"][0]["configMapRef"]["name"], cm_name);
+}

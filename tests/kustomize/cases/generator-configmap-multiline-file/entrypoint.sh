@@ -1,0 +1,5 @@
+#!/bin/sh
+set -eu
+echo "starting $APP_NAME"
+
+exec "$@"
