@@ -5,20 +5,30 @@
 //! `Marshal`. The submodules reproduce that writer byte for byte: scalars
 //! and key order ([`encode`]), when a string must be quoted ([`resolve`]),
 //! and the emitter's layout, quoting, escaping and folding ([`emitter`]).
+//! [`json`] reads the input with numbers rounded as Go rounds them.
 
 mod emitter;
 mod encode;
+mod json;
 mod resolve;
 mod unicode;
 
-use serde_json::Value;
+use serde::de::{Error as _, IgnoredAny};
 
 /// Formats JSON manifests as a YAML stream, `---` between objects, exactly
 /// as `kustomize build` prints them.
 pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Error> {
     let mut out = String::new();
     for (i, m) in manifests.iter().enumerate() {
-        let v: Value = serde_json::from_str(m)?;
+        // serde_json checks the text and words any error; `json` then reads
+        // it with exact numbers.
+        serde_json::from_str::<IgnoredAny>(m)?;
+        let v = json::parse(m).ok_or_else(|| {
+            serde_json::Error::custom(format!(
+                "malformed JSON or nesting deeper than {}",
+                json::MAX_DEPTH
+            ))
+        })?;
         if i > 0 {
             out.push_str("---\n");
         }
@@ -73,5 +83,8 @@ mod tests {
     #[test]
     fn invalid_json_is_an_error() {
         assert!(manifests_to_yaml(&["{".to_owned()]).is_err());
+        assert!(manifests_to_yaml(&["[1e400]".to_owned()]).is_err());
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert!(manifests_to_yaml(&[deep]).is_err());
     }
 }

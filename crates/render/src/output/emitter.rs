@@ -98,8 +98,8 @@ impl Emitter {
     }
 
     fn block_sequence(&mut self, items: &[Value], ctx: Context) {
-        // A sequence that is a mapping value starts on the key's line
-        // indentation (`key:\n- item`).
+        // A sequence that is a mapping value is indented no further than its
+        // key (`key:\n- item`).
         self.increase_indent(false, ctx.mapping && !self.indention);
         for item in items {
             self.write_indent();

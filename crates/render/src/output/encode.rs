@@ -93,7 +93,7 @@ pub(super) fn string_style(s: &str) -> Style {
 /// fraction or exponent), and go-yaml v2 reads that text back: integers in
 /// range become integers, everything else a float printed with
 /// `strconv.FormatFloat(f, 'g', -1, 64)`. So `1.0` prints `1`, `1e6` prints
-/// `1000000`, `1.5e6` prints `1.5e+06` and `1e-7` prints `1e-07`.
+/// `1000000`, `1234567.5` prints `1.2345675e+06` and `1e-7` prints `1e-07`.
 fn number_text(n: &Number) -> String {
     if let Some(u) = n.as_u64() {
         return u.to_string();
@@ -160,10 +160,12 @@ fn go_format_g(f: f64) -> String {
     let mut out = String::from(sign);
     if !(-4..6).contains(&exp) {
         // %e: d.ddde±XX, at least two exponent digits.
-        out.push(char::from(digits[0]));
-        if digits.len() > 1 {
-            out.push('.');
-            out.extend(digits[1..].iter().map(|&d| char::from(d)));
+        if let Some((&first, rest)) = digits.split_first() {
+            out.push(char::from(first));
+            if !rest.is_empty() {
+                out.push('.');
+                out.extend(rest.iter().map(|&d| char::from(d)));
+            }
         }
         out.push('e');
         out.push(if exp < 0 { '-' } else { '+' });
@@ -191,26 +193,21 @@ fn go_format_g(f: f64) -> String {
     out
 }
 
-/// A map entry on its way out: the key's characters (for [`key_less`]), the
-/// key, the value.
-type Entry<'a> = (Vec<char>, &'a str, &'a Value);
-
 /// The entries of a JSON object in go-yaml v2's key order.
 ///
 /// Keys are not passed through [`through_json`]: kustomize fails on a key
 /// holding NEL (go-yaml v2 rejects the multi-line key in the JSON it reads).
 pub(super) fn sorted_entries(map: &Map<String, Value>) -> Vec<(&str, &Value)> {
+    let mut entries: Vec<(&str, &Value)> = map.iter().map(|(k, v)| (k.as_str(), v)).collect();
     // Start from byte order so that the result never depends on the order
     // of the JSON input (see `merge_sort` for why that matters).
-    let mut entries: Vec<Entry<'_>> = map
-        .iter()
-        .map(|(k, v)| (k.chars().collect(), k.as_str(), v))
-        .collect();
-    entries.sort_by(|a, b| a.1.cmp(b.1));
-    merge_sort(&mut entries, &|a: &Entry<'_>, b: &Entry<'_>| {
-        key_less(&a.0, &b.0)
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let chars: Vec<Vec<char>> = entries.iter().map(|(k, _)| k.chars().collect()).collect();
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    merge_sort(&mut order, &|&a: &usize, &b: &usize| {
+        key_less(&chars[a], &chars[b])
     });
-    entries.into_iter().map(|(_, k, v)| (k, v)).collect()
+    order.into_iter().map(|i| entries[i]).collect()
 }
 
 /// A stable merge sort driven by a "less" function that may not be a total
@@ -221,7 +218,7 @@ pub(super) fn sorted_entries(map: &Map<String, Value>) -> Vec<(&str, &Value)> {
 /// Go sorts the keys in map iteration order, which is random, so kustomize
 /// prints such maps differently from run to run; here the order is at least
 /// fixed. For all other key sets any correct sort gives kustomize's order.
-fn merge_sort<T: Clone>(items: &mut [T], less: &impl Fn(&T, &T) -> bool) {
+fn merge_sort<T: Copy>(items: &mut [T], less: &impl Fn(&T, &T) -> bool) {
     if items.len() <= 1 {
         return;
     }
@@ -232,16 +229,16 @@ fn merge_sort<T: Clone>(items: &mut [T], less: &impl Fn(&T, &T) -> bool) {
     let (mut i, mut j) = (0, mid);
     while i < mid && j < items.len() {
         if less(&items[j], &items[i]) {
-            merged.push(items[j].clone());
+            merged.push(items[j]);
             j += 1;
         } else {
-            merged.push(items[i].clone());
+            merged.push(items[i]);
             i += 1;
         }
     }
     merged.extend_from_slice(&items[i..mid]);
     merged.extend_from_slice(&items[j..]);
-    items.clone_from_slice(&merged);
+    items.copy_from_slice(&merged);
 }
 
 /// go-yaml v2's ordering of two string keys: at the first differing
