@@ -234,8 +234,13 @@ impl Kustomization {
         } else {
             serde_yaml::from_str(text).map_err(|e| bad(e.to_string()))?
         };
-        if value.is_null() {
-            return Ok(Kustomization::default());
+        // Kustomize refuses a kustomization that says nothing beyond its
+        // apiVersion and kind.
+        let says_nothing = value
+            .as_object()
+            .is_none_or(|m| m.keys().all(|k| k == "apiVersion" || k == "kind"));
+        if says_nothing {
+            return Err(bad("kustomization.yaml is empty".into()));
         }
         let mut k: Kustomization =
             serde_json::from_value(fix_legacy(value)).map_err(|e| bad(e.to_string()))?;

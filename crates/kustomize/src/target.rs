@@ -272,7 +272,14 @@ impl Builder<'_> {
             Err(cause) => return Err(Error::Read { path, cause }),
         };
         for obj in parse_objects(&path, &bytes)? {
-            acc.add(Resource::new(obj), file)?;
+            let r = Resource::new(obj);
+            if r.name().is_empty() {
+                return Err(Error::Resource {
+                    file: path,
+                    cause: format!("missing metadata.name in object of kind {}", r.kind()),
+                });
+            }
+            acc.add(r, file)?;
         }
         Ok(())
     }
