@@ -52,6 +52,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::resource::split_api_version;
+
 use crate::kustomization::FieldSpecEntry;
 
 /// A built-in field spec: a group/version/kind filter (empty parts match
@@ -240,12 +242,6 @@ pub(crate) fn gvk_matches(
     (kind.is_empty() || kind == obj_kind)
         && (group.is_empty() || group == obj_group)
         && (version.is_empty() || version == obj_version)
-}
-
-/// Splits `apiVersion` at its first `/` into group and version, as
-/// Kustomize does (`"v1"` is the core group's `v1`).
-pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
-    api_version.split_once('/').unwrap_or(("", api_version))
 }
 
 /// What a transformer puts at the end of a path it creates (Kustomize's

@@ -75,18 +75,12 @@ pub(crate) fn generate(
         }
     }
     for lit in &g.literals {
-        let Some((k, v)) = lit.split_once('=') else {
+        let Some((k, v)) = lit.split_once('=').filter(|(k, _)| !k.is_empty()) else {
             return Err(entry_err(
                 lit,
                 format!("invalid literal source {lit}, expected key=value"),
             ));
         };
-        if k.is_empty() {
-            return Err(entry_err(
-                lit,
-                format!("invalid literal source {lit}, expected key=value"),
-            ));
-        }
         pairs.push((k.to_owned(), unquote(v).as_bytes().to_vec()));
     }
     for f in &g.files {

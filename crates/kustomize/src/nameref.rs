@@ -7,8 +7,7 @@ use serde_json::Value;
 use crate::{
     Error, builtin_config as config, fieldspec,
     openapi::Schema,
-    resource::{Resource, split_api_version},
-    transform::into_map,
+    resource::{Resource, effective_namespace, split_api_version},
 };
 
 pub(crate) fn fix(schema: &Schema, resources: &mut [Resource]) -> Result<(), Error> {
@@ -21,7 +20,6 @@ pub(crate) fn fix(schema: &Schema, resources: &mut [Resource]) -> Result<(), Err
             r.namespace().to_owned(),
         );
         let affixes = r.affixes.clone();
-        let mut obj = Value::Object(std::mem::take(&mut r.obj));
         for back in config::NAME_REFERENCE {
             let namespaced_referent = schema
                 .is_namespaced(&format_api(back.group, back.version), back.kind)
@@ -34,12 +32,11 @@ pub(crate) fn fix(schema: &Schema, resources: &mut [Resource]) -> Result<(), Err
                 if !spec.matches(&api, &kind) {
                     continue;
                 }
-                let _ = fieldspec::visit(&mut obj, &spec.path, None, &mut |node| {
+                let _ = fieldspec::visit(&mut r.obj, &spec.path, None, &mut |node| {
                     rename(node, back, namespaced_referent, &ns, &affixes, &referents);
                 });
             }
         }
-        r.obj = into_map(obj);
     }
     Ok(())
 }
@@ -151,13 +148,7 @@ fn pick<'a>(
     referents: &'a [Referent],
     old: &str,
 ) -> Option<&'a Referent> {
-    let eff = |ns: &str| {
-        if ns.is_empty() {
-            "default".to_owned()
-        } else {
-            ns.to_owned()
-        }
-    };
+    let eff = effective_namespace;
     let mut found: Vec<&Referent> = referents
         .iter()
         .filter(|c| {

@@ -24,6 +24,8 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use crate::resource::split_api_version;
+
 #[rustfmt::skip]
 mod generated;
 
@@ -813,11 +815,6 @@ fn gvks(ext: Option<&Value>) -> Vec<(String, String, String)> {
         Some(v @ Value::Object(_)) => one(v).into_iter().collect(),
         _ => Vec::new(),
     }
-}
-
-/// `apps/v1` is (`apps`, `v1`); `v1` is (``, `v1`).
-fn split_api_version(api_version: &str) -> (&str, &str) {
-    api_version.split_once('/').unwrap_or(("", api_version))
 }
 
 #[cfg(test)]

@@ -3,7 +3,10 @@
 
 use serde_json::Value;
 
-use crate::{Error, builtin_config as config, resource::Resource};
+use crate::{
+    Error, builtin_config as config,
+    resource::{ResId, Resource},
+};
 
 /// How the top kustomization wants objects ordered.
 pub(crate) enum Order {
@@ -71,23 +74,22 @@ impl Order {
     }
 
     /// Sorts the objects.
-    pub fn sort(&self, resources: &mut [Resource]) {
+    pub fn sort(&self, resources: &mut Vec<Resource>) {
         let Order::Legacy { first, last } = self else {
             return;
         };
-        let ids: Vec<crate::resource::ResId> = resources.iter().map(Resource::id).collect();
-        let mut idx: Vec<usize> = (0..resources.len()).collect();
-        let legacy = |i: usize| config::LegacyId {
-            group: &ids[i].group,
-            version: &ids[i].version,
-            kind: &ids[i].kind,
-            namespace: &ids[i].namespace,
-            name: &ids[i].name,
-        };
-        idx.sort_by(|&a, &b| config::legacy_cmp(&legacy(a), &legacy(b), first, last));
-        let sorted: Vec<Resource> = idx.iter().map(|&i| resources[i].clone()).collect();
-        for (slot, r) in resources.iter_mut().zip(sorted) {
-            *slot = r;
-        }
+        let mut keyed: Vec<(ResId, Resource)> = resources.drain(..).map(|r| (r.id(), r)).collect();
+        keyed.sort_by(|(a, _), (b, _)| config::legacy_cmp(&legacy(a), &legacy(b), first, last));
+        resources.extend(keyed.into_iter().map(|(_, r)| r));
+    }
+}
+
+fn legacy(id: &ResId) -> config::LegacyId<'_> {
+    config::LegacyId {
+        group: &id.group,
+        version: &id.version,
+        kind: &id.kind,
+        namespace: &id.namespace,
+        name: &id.name,
     }
 }

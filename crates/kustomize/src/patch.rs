@@ -1,12 +1,12 @@
 //! `patches`, `patchesStrategicMerge` and `patchesJson6902`: loading a
 //! patch, choosing its targets, applying it.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::{
     Error,
     kustomization::{Patch, Target},
-    resource::{Resource, parse_objects, split_api_version},
+    resource::{Resource, effective_namespace as eff_ns, parse_objects, split_api_version, str_in},
     target::{Accumulated, Builder},
     transform::into_map,
 };
@@ -86,7 +86,6 @@ pub(crate) fn apply(
     }
     let patches = parse_objects(&source, text.as_bytes()).map_err(|e| err(e.to_string()))?;
     for patch in patches {
-        let patch = Value::Object(patch);
         let targets = match &p.target {
             Some(t) => select(acc, t, &err)?,
             None => {
@@ -100,6 +99,7 @@ pub(crate) fn apply(
                 found
             }
         };
+        let patch = Value::Object(patch);
         let mut deleted = Vec::new();
         for i in targets {
             let r = &mut acc.resources[i];
@@ -169,52 +169,41 @@ fn describe(r: &Resource) -> String {
     format!("{} {}", r.kind(), r.name())
 }
 
-fn patch_id(patch: &Value) -> String {
-    let s = |k: &str| patch.get(k).and_then(Value::as_str).unwrap_or("");
-    let m = |k: &str| {
-        patch
-            .get("metadata")
-            .and_then(|m| m.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    let mut id = format!("{}.{}/{}", s("kind"), s("apiVersion"), m("name"));
-    if !m("namespace").is_empty() {
+fn patch_id(patch: &Map<String, Value>) -> String {
+    let ns = str_in(patch, &["metadata", "namespace"]);
+    let mut id = format!(
+        "{}.{}/{}",
+        str_in(patch, &["kind"]),
+        str_in(patch, &["apiVersion"]),
+        str_in(patch, &["metadata", "name"])
+    );
+    if !ns.is_empty() {
         id.push('.');
-        id.push_str(m("namespace"));
+        id.push_str(ns);
     }
     id
 }
 
 /// Resources a target-less strategic merge patch applies to: same group,
 /// kind and (any earlier) name, and the same namespace when it names one.
-fn by_patch_id(acc: &Accumulated, patch: &Value) -> Vec<usize> {
-    let s = |k: &str| patch.get(k).and_then(Value::as_str).unwrap_or("");
-    let m = |k: &str| {
-        patch
-            .get("metadata")
-            .and_then(|m| m.get(k))
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    };
-    let (group, _) = split_api_version(s("apiVersion"));
+fn by_patch_id(acc: &Accumulated, patch: &Map<String, Value>) -> Vec<usize> {
+    let kind = str_in(patch, &["kind"]);
+    let name = str_in(patch, &["metadata", "name"]);
+    let ns = str_in(patch, &["metadata", "namespace"]);
+    let (group, _) = split_api_version(str_in(patch, &["apiVersion"]));
     acc.resources
         .iter()
         .enumerate()
         .filter(|(_, r)| {
-            r.kind() == s("kind")
+            r.kind() == kind
                 && split_api_version(r.api_version()).0 == group
-                && r.all_names().any(|n| n == m("name"))
-                && (m("namespace").is_empty()
-                    || eff_ns(r.namespace()) == eff_ns(m("namespace"))
-                    || eff_ns(r.original_namespace()) == eff_ns(m("namespace")))
+                && r.all_names().any(|n| n == name)
+                && (ns.is_empty()
+                    || eff_ns(r.namespace()) == eff_ns(ns)
+                    || eff_ns(r.original_namespace()) == eff_ns(ns))
         })
         .map(|(i, _)| i)
         .collect()
-}
-
-fn eff_ns(ns: &str) -> &str {
-    if ns.is_empty() { "default" } else { ns }
 }
 
 /// Resources a target selects.

@@ -60,12 +60,10 @@ impl std::fmt::Display for ResId {
     }
 }
 
-/// Splits `apiVersion` into group and version.
+/// Splits `apiVersion` at its first `/` into group and version, as
+/// Kustomize does: `apps/v1` is (`apps`, `v1`), `v1` is (``, `v1`).
 pub(crate) fn split_api_version(api_version: &str) -> (&str, &str) {
-    match api_version.rsplit_once('/') {
-        Some((g, v)) => (g, v),
-        None => ("", api_version),
-    }
+    api_version.split_once('/').unwrap_or(("", api_version))
 }
 
 impl Resource {
@@ -79,11 +77,7 @@ impl Resource {
     }
 
     pub fn str_at(&self, path: &[&str]) -> &str {
-        let mut v = self.obj.get(path[0]);
-        for p in &path[1..] {
-            v = v.and_then(|v| v.get(*p));
-        }
-        v.and_then(Value::as_str).unwrap_or("")
+        str_in(&self.obj, path)
     }
 
     pub fn api_version(&self) -> &str {
@@ -166,6 +160,23 @@ impl Resource {
             .map(|(n, _)| n.as_str())
             .chain(std::iter::once(self.name()))
     }
+}
+
+/// The string at `path` in an object, `""` when absent or not a string.
+pub(crate) fn str_in<'a>(obj: &'a Map<String, Value>, path: &[&str]) -> &'a str {
+    let Some((first, rest)) = path.split_first() else {
+        return "";
+    };
+    rest.iter()
+        .try_fold(obj.get(*first), |v, p| Some(v?.get(*p)))
+        .flatten()
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The namespace Kustomize compares: `""` counts as `default`.
+pub(crate) fn effective_namespace(ns: &str) -> &str {
+    if ns.is_empty() { "default" } else { ns }
 }
 
 /// The value as a map, replacing it with an empty map when it is not one.

@@ -32,15 +32,28 @@ pub(crate) fn merge(
     let Value::Object(p) = patch else {
         return Err("a strategic merge patch must be an object".into());
     };
-    merge_map(schema, t, obj, p)
+    merge_map(schema, Ctx::Object(t), obj, p)
+}
+
+/// What the schema knows of the map being merged.
+#[derive(Clone, Copy)]
+enum Ctx {
+    /// An object of this type (or of an unknown one).
+    Object(Option<TypeRef>),
+    /// A map whose values are objects of this type.
+    MapOf(Option<TypeRef>),
 }
 
 fn merge_map(
     schema: &Schema,
-    t: Option<TypeRef>,
+    ctx: Ctx,
     dest: &mut Value,
     patch: &Map<String, Value>,
 ) -> Result<(), String> {
+    let (t, map_of) = match ctx {
+        Ctx::Object(t) => (t, None),
+        Ctx::MapOf(t) => (None, Some(t)),
+    };
     match patch.get("$patch").and_then(Value::as_str) {
         Some("replace") => {
             let mut m = patch.clone();
@@ -82,35 +95,20 @@ fn merge_map(
         let f = t.and_then(|t| schema.field(t, k));
         match pv {
             Value::Object(pm) => {
-                let child_t = f.and_then(|f| f.type_ref());
-                if matches!(f.map(|f| f.shape), Some(Shape::Map(_))) {
-                    // A map of objects (e.g. annotations are maps of
-                    // strings): merge key by key with the value type.
-                    let slot = d.entry(k.clone()).or_insert(Value::Object(Map::new()));
-                    merge_map(schema, None, slot, pm)?;
-                    if let Value::Object(m) = slot {
-                        for (ik, iv) in pm {
-                            if let (Some(dv), Value::Object(ipm)) = (m.get_mut(ik), iv)
-                                && dv.is_object()
-                            {
-                                merge_map(schema, child_t, dv, ipm)?;
-                            }
-                        }
-                    }
-                    continue;
-                }
+                let child = match (map_of, f) {
+                    (Some(t), _) => Ctx::Object(t),
+                    (None, Some(f)) if matches!(f.shape, Shape::Map(_)) => Ctx::MapOf(f.type_ref()),
+                    (None, f) => Ctx::Object(f.and_then(|f| f.type_ref())),
+                };
                 let slot = d.entry(k.clone()).or_insert(Value::Null);
-                merge_map(schema, child_t, slot, pm)?;
+                merge_map(schema, child, slot, pm)?;
                 if slot.is_null() {
                     d.shift_remove(k);
                 }
             }
             Value::Array(pl) => {
                 let slot = d.entry(k.clone()).or_insert(Value::Null);
-                let order = patch
-                    .get(&format!("$setElementOrder/{k}"))
-                    .and_then(Value::as_array);
-                merge_list(schema, f.as_ref(), slot, pl, order)?;
+                merge_list(schema, f.as_ref(), slot, pl)?;
             }
             other => {
                 d.insert(k.clone(), other.clone());
@@ -125,7 +123,6 @@ fn merge_list(
     f: Option<&Field>,
     dest: &mut Value,
     patch: &[Value],
-    _order: Option<&Vec<Value>>,
 ) -> Result<(), String> {
     // `$patch: replace` anywhere in the list replaces the whole list.
     if patch
@@ -184,10 +181,10 @@ fn merge_list(
                     out.remove(i);
                 }
                 (None, Some("delete")) => {}
-                (Some(i), _) => merge_map(schema, item_t, &mut out[i], pm)?,
+                (Some(i), _) => merge_map(schema, Ctx::Object(item_t), &mut out[i], pm)?,
                 (None, _) => {
                     let mut fresh = Value::Null;
-                    merge_map(schema, item_t, &mut fresh, pm)?;
+                    merge_map(schema, Ctx::Object(item_t), &mut fresh, pm)?;
                     fresh_items.push(fresh);
                 }
             }

@@ -131,6 +131,58 @@ fn yaml_to_json(y: serde_yaml::Value) -> Result<Value, String> {
     })
 }
 
+/// Kinds that are never namespaced, so a default namespace is not added.
+const CLUSTER_SCOPED: &[&str] = &[
+    "APIService",
+    "CertificateSigningRequest",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "ComponentStatus",
+    "CSIDriver",
+    "CSINode",
+    "CustomResourceDefinition",
+    "FlowSchema",
+    "IngressClass",
+    "MutatingWebhookConfiguration",
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "PodSecurityPolicy",
+    "PriorityClass",
+    "PriorityLevelConfiguration",
+    "RuntimeClass",
+    "StorageClass",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "ValidatingWebhookConfiguration",
+    "VolumeAttachment",
+];
+
+/// Gives a namespaced object without a namespace the request's default
+/// namespace (`""` leaves it alone), as Argo CD does for its apps.
+pub fn set_default_namespace(obj: &mut Value, namespace: &str) {
+    if namespace.is_empty() {
+        return;
+    }
+    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
+    if CLUSTER_SCOPED.contains(&kind) {
+        return;
+    }
+    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
+        let missing = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty);
+        if missing {
+            meta.insert("namespace".into(), Value::String(namespace.to_owned()));
+        }
+    } else if let Value::Object(map) = obj {
+        let mut meta = Map::new();
+        meta.insert("namespace".into(), Value::String(namespace.to_owned()));
+        map.insert("metadata".into(), Value::Object(meta));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +214,20 @@ mod tests {
                 .contains("apiVersion")
         );
         assert!(parse("a.json", b"{\"apiVersion\": \"v1\"").is_err());
+    }
+
+    #[test]
+    fn default_namespace_fills_only_namespaced_objects_without_one() {
+        let mut cm = serde_json::json!({"kind": "ConfigMap", "metadata": {"name": "a"}});
+        let mut kept = serde_json::json!({"kind": "ConfigMap", "metadata": {"namespace": "x"}});
+        let mut role = serde_json::json!({"kind": "ClusterRole", "metadata": {"name": "r"}});
+        let mut bare = serde_json::json!({"kind": "Secret"});
+        for o in [&mut cm, &mut kept, &mut role, &mut bare] {
+            super::set_default_namespace(o, "demo");
+        }
+        assert_eq!(cm["metadata"]["namespace"], "demo");
+        assert_eq!(kept["metadata"]["namespace"], "x");
+        assert!(role["metadata"].get("namespace").is_none());
+        assert_eq!(bare["metadata"]["namespace"], "demo");
     }
 }

@@ -8,33 +8,6 @@ use kiln_plugin_sdk::{
     manifests, source,
 };
 
-/// Kinds that are never namespaced, so a default namespace is not added.
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "ComponentStatus",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "FlowSchema",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PodSecurityPolicy",
-    "PriorityClass",
-    "PriorityLevelConfiguration",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
-
 /// Renders a folder of plain YAML/JSON manifests. Parameters: `recurse`
 /// (`true`/`false`), `include` and `exclude` (globs over paths relative to the
 /// app folder, `{a,b}` alternatives allowed).
@@ -62,7 +35,7 @@ impl Plugin for Directory {
         for path in files {
             let bytes = source::read_file(&path)?;
             for mut obj in manifests::parse(&path, &bytes)? {
-                set_namespace(&mut obj, &req.namespace);
+                manifests::set_default_namespace(&mut obj, &req.namespace);
                 out.push(obj);
             }
         }
@@ -150,27 +123,4 @@ fn walk(opts: &Options, dir: &str, rel: &str, files: &mut Vec<String>) -> Result
         }
     }
     Ok(())
-}
-
-fn set_namespace(obj: &mut Value, namespace: &str) {
-    if namespace.is_empty() {
-        return;
-    }
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if CLUSTER_SCOPED.contains(&kind) {
-        return;
-    }
-    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
-        let missing = meta
-            .get("namespace")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty);
-        if missing {
-            meta.insert("namespace".into(), Value::String(namespace.to_owned()));
-        }
-    } else if let Value::Object(map) = obj {
-        let mut meta = kiln_plugin_sdk::Map::new();
-        meta.insert("namespace".into(), Value::String(namespace.to_owned()));
-        map.insert("metadata".into(), Value::Object(meta));
-    }
 }

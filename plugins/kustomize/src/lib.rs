@@ -5,29 +5,9 @@
 use std::cell::RefCell;
 
 use kiln_plugin_sdk::{
-    Description, EntryKind, Error, ErrorKind, GenerateRequest, Plugin, Value, export_plugin, source,
+    Description, EntryKind, Error, ErrorKind, GenerateRequest, Plugin, Value, export_plugin,
+    manifests, source,
 };
-
-/// Kinds that are never namespaced, so a default namespace is not added.
-const CLUSTER_SCOPED: &[&str] = &[
-    "APIService",
-    "CertificateSigningRequest",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "CSIDriver",
-    "CSINode",
-    "CustomResourceDefinition",
-    "IngressClass",
-    "MutatingWebhookConfiguration",
-    "Namespace",
-    "Node",
-    "PersistentVolume",
-    "PriorityClass",
-    "RuntimeClass",
-    "StorageClass",
-    "ValidatingWebhookConfiguration",
-    "VolumeAttachment",
-];
 
 struct Kustomize;
 
@@ -56,7 +36,7 @@ impl Plugin for Kustomize {
         let mut objects = built.map_err(to_plugin_error)?;
         if !req.namespace.is_empty() {
             for obj in &mut objects {
-                default_namespace(obj, &req.namespace);
+                manifests::set_default_namespace(obj, &req.namespace);
             }
         }
         Ok(objects)
@@ -116,20 +96,4 @@ fn to_plugin_error(e: kiln_kustomize::Error) -> Error {
         K::Read { path, .. } => (ErrorKind::NotFound, Some(path.clone())),
     };
     Error::new(kind, file.as_deref(), e.to_string())
-}
-
-fn default_namespace(obj: &mut Value, namespace: &str) {
-    let kind = obj.get("kind").and_then(Value::as_str).unwrap_or_default();
-    if CLUSTER_SCOPED.contains(&kind) {
-        return;
-    }
-    if let Some(Value::Object(meta)) = obj.get_mut("metadata") {
-        let missing = meta
-            .get("namespace")
-            .and_then(Value::as_str)
-            .is_none_or(str::is_empty);
-        if missing {
-            meta.insert("namespace".into(), Value::String(namespace.to_owned()));
-        }
-    }
 }
