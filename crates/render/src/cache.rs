@@ -13,6 +13,8 @@ pub(crate) struct Rendered {
     pub manifests: Arc<Vec<String>>,
     pub input_digest: String,
     pub engine: String,
+    /// The render decrypted at least one file.
+    pub secret: bool,
 }
 
 /// Key of an app request: repository, path, engine, parameters.

@@ -15,6 +15,8 @@ pub enum ErrorKind {
     Unsupported,
     /// A bug or an unreadable repository.
     Internal,
+    /// The render needs a secret the repository may not open.
+    PermissionDenied,
 }
 
 /// A failure of one renderer on one app, with the file and line it concerns.
@@ -63,6 +65,7 @@ impl From<SourceError> for RenderError {
             SourceError::NotFound { .. } => ErrorKind::NotFound,
             SourceError::LimitExceeded { .. } => ErrorKind::ResourceExhausted,
             SourceError::Backend { .. } => ErrorKind::Internal,
+            SourceError::Secret { denied: true, .. } => ErrorKind::PermissionDenied,
             _ => ErrorKind::InvalidInput,
         };
         RenderError {

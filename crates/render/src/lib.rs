@@ -34,6 +34,7 @@ mod pipeline;
 mod pipeline_file;
 mod registry;
 mod renderer;
+mod secrets;
 
 pub use self::{
     apps::{App, list_apps},
@@ -44,4 +45,5 @@ pub use self::{
     pipeline::{GenerateRequest, Generated, Pipeline, PipelineOptions, Timings, TransformerSpec},
     pipeline_file::{PIPELINE_FILE, PipelineFile},
     renderer::{ParameterInfo, RenderInput, Renderer, RendererInfo, TransformInput},
+    secrets::{SecretError, SecretOpener, SecretSettings},
 };

@@ -19,6 +19,7 @@ use crate::{
     cache::{AppKey, Rendered},
     list_apps,
     registry::{Registry, Used},
+    secrets::{Decrypting, Outcome, SecretSettings},
 };
 
 /// Settings of a [`Pipeline`]. `Default` lists every default.
@@ -124,6 +125,7 @@ struct Inner {
     registry: RwLock<Arc<Registry>>,
     cache: RenderCache,
     options: PipelineOptions,
+    secrets: RwLock<Option<SecretSettings>>,
 }
 
 impl Pipeline {
@@ -139,6 +141,7 @@ impl Pipeline {
                 registry: RwLock::new(Arc::new(Registry::new(renderers))),
                 cache: RenderCache::new(options.cache_capacity),
                 options,
+                secrets: RwLock::new(None),
             }),
         }
     }
@@ -166,6 +169,16 @@ impl Pipeline {
             .values()
             .map(|r| r.info().clone())
             .collect()
+    }
+
+    /// Opens encrypted files with `settings` from now on (`None`: files are
+    /// passed to renderers as stored).
+    pub fn set_secrets(&self, settings: Option<SecretSettings>) {
+        *self
+            .inner
+            .secrets
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = settings;
     }
 
     /// Replaces the set of renderers. Requests already running finish with
@@ -240,11 +253,13 @@ impl Pipeline {
         };
         let rendered = if req.no_cache {
             let r = init.await?;
-            self.inner
-                .cache
-                .exact
-                .insert((key, commit), r.clone())
-                .await;
+            if self.inner.keep(&r) {
+                self.inner
+                    .cache
+                    .exact
+                    .insert((key, commit), r.clone())
+                    .await;
+            }
             r
         } else {
             self.inner
@@ -254,6 +269,9 @@ impl Pipeline {
                 .await
                 .map_err(|e| (*e).clone())?
         };
+        if !self.inner.keep(&rendered) {
+            self.inner.cache.exact.invalidate(&(key, commit)).await;
+        }
         Ok(finish(rendered, !ran.load(Ordering::Relaxed)))
     }
 
@@ -301,7 +319,7 @@ impl Pipeline {
         let repo = root.display().to_string();
         let key = self.inner.app_key(&repo, &app_path, req);
         let registry = self.inner.registry();
-        let (manifests, engine, reads, used) = self
+        let (manifests, engine, reads, used, _secret) = self
             .inner
             .render_tree(&registry, tree, &app_path, req, &repo, "local", &key)?;
         let digest = input_digest(&key, &used, &reads);
@@ -352,6 +370,19 @@ fn input_digest(key: &AppKey, used: &Used, reads: &ReadSet) -> String {
 }
 
 impl Inner {
+    fn secrets(&self) -> Option<SecretSettings> {
+        self.secrets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Whether a render may stay in the cache: renders that decrypted a
+    /// file only when the secret settings allow it.
+    fn keep(&self, r: &Rendered) -> bool {
+        !r.secret || self.secrets().is_some_and(|s| s.cache)
+    }
+
     fn registry(&self) -> Arc<Registry> {
         self.registry
             .read()
@@ -412,7 +443,7 @@ impl Inner {
         }
         ran.store(true, Ordering::Relaxed);
         self.cache.count_render();
-        let (manifests, engine, read_set, used) = self.render_tree(
+        let (manifests, engine, read_set, used, secret) = self.render_tree(
             registry,
             tree,
             app_path,
@@ -427,8 +458,11 @@ impl Inner {
             read_set,
             manifests: Arc::new(manifests),
             engine,
+            secret,
         });
-        self.cache.remember(key, rendered.clone());
+        if self.keep(&rendered) {
+            self.cache.remember(key, rendered.clone());
+        }
         Ok(rendered)
     }
 
@@ -445,7 +479,7 @@ impl Inner {
         repo: &str,
         revision: &str,
         key: &AppKey,
-    ) -> Result<(Vec<String>, String, ReadSet, Used), PipelineError> {
+    ) -> Result<(Vec<String>, String, ReadSet, Used, bool), PipelineError> {
         check_dir(&tree, app_path, repo, revision)?;
         let mut used = Used::default();
         let fail = |engine: &str, source: RenderError| PipelineError::Render {
@@ -499,14 +533,32 @@ impl Inner {
         let renderer = lookup(&engine, &mut used)?;
         let _span = info_span!("render", engine = %engine, app = %app_path).entered();
         let shared = Arc::new(Locked::new(tree));
+        let decrypting = self
+            .secrets()
+            .map(|s| Arc::new(Decrypting::new(shared.clone(), s.opener, repo)));
+        let source: Arc<dyn Source + Send + Sync> = match &decrypting {
+            Some(d) => d.clone(),
+            None => shared.clone(),
+        };
+        // A file that could not be decrypted fails the render with its own
+        // error, whatever the renderer made of it.
+        let check = |engine: &str| match decrypting.as_ref().map(|d| d.take_outcome()) {
+            Some(Outcome {
+                failure: Some(e), ..
+            }) => Err(fail(engine, e.into())),
+            Some(o) => Ok(o.decrypted),
+            None => Ok(false),
+        };
         let input = RenderInput {
             app_path,
             parameters: &parameters,
             namespace: &req.namespace,
-            source: shared.clone(),
+            source: source.clone(),
             seed: *key,
         };
-        let mut manifests = renderer.render(&input).map_err(|e| fail(&engine, e))?;
+        let rendered = renderer.render(&input);
+        let mut secret = check(&engine)?;
+        let mut manifests = rendered.map_err(|e| fail(&engine, e))?;
         drop(input);
         for t in transformers {
             let tr = lookup(&t.engine, &mut used)?;
@@ -517,16 +569,16 @@ impl Inner {
                 )));
             }
             let _span = info_span!("transform", engine = %t.engine).entered();
-            manifests = tr
-                .transform(TransformInput {
-                    items: manifests,
-                    config: t.config.as_deref(),
-                    source: shared.clone(),
-                    seed: *key,
-                })
-                .map_err(|e| fail(&t.engine, e))?;
+            let transformed = tr.transform(TransformInput {
+                items: manifests,
+                config: t.config.as_deref(),
+                source: source.clone(),
+                seed: *key,
+            });
+            secret |= check(&t.engine)?;
+            manifests = transformed.map_err(|e| fail(&t.engine, e))?;
         }
         let reads = shared.with(|t| t.take_read_set());
-        Ok((manifests, engine, reads, used))
+        Ok((manifests, engine, reads, used, secret))
     }
 }

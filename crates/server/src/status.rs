@@ -27,6 +27,7 @@ pub fn to_status(e: &PipelineError) -> Status {
             ErrorKind::DeadlineExceeded => Code::DeadlineExceeded,
             ErrorKind::Unsupported => Code::FailedPrecondition,
             ErrorKind::Internal => Code::Internal,
+            ErrorKind::PermissionDenied => Code::PermissionDenied,
         },
         PipelineError::Internal(_) => Code::Internal,
     };

@@ -65,6 +65,17 @@ pub enum SourceError {
         /// The configured maximum.
         max: u64,
     },
+    /// An encrypted file could not be opened for this render: no key the
+    /// repository may use (`denied`), or a malformed or tampered file.
+    #[error("cannot decrypt '{path}': {message}")]
+    Secret {
+        /// Normalised path.
+        path: String,
+        /// Why, in words that name the field where one is at fault.
+        message: String,
+        /// True when the policy allows no key that opens the file.
+        denied: bool,
+    },
     /// The storage backend failed (corrupt object, IO error).
     #[error("cannot read '{path}': {source}")]
     Backend {
@@ -87,6 +98,7 @@ impl SourceError {
             | SourceError::SymlinkLoop { path }
             | SourceError::Submodule { path, .. }
             | SourceError::LimitExceeded { path, .. }
+            | SourceError::Secret { path, .. }
             | SourceError::Backend { path, .. } => path,
         }
     }
