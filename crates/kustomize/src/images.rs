@@ -5,10 +5,20 @@ use serde_json::Value;
 
 use crate::{kustomization::Image, target::Accumulated};
 
-pub(crate) fn apply(images: &[Image], acc: &mut Accumulated) {
+/// Updates image references: in the lists under `containers` and
+/// `initContainers` anywhere, and at the `configurations` field specs.
+pub(crate) fn apply(images: &[Image], custom: &[crate::fieldspec::Spec], acc: &mut Accumulated) {
     for r in acc.resources.iter_mut() {
         for v in r.obj.values_mut() {
             walk(v, images);
+        }
+        let (api, kind) = (r.api_version().to_owned(), r.kind().to_owned());
+        for spec in custom.iter().filter(|s| s.matches(&api, &kind)) {
+            let _ = crate::fieldspec::visit(&mut r.obj, &spec.path, None, &mut |v| {
+                if let Value::String(s) = v {
+                    update(s, images);
+                }
+            });
         }
     }
 }

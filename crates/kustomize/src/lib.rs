@@ -19,6 +19,7 @@
 
 mod builtin_config;
 mod error;
+mod fieldpath;
 mod fieldspec;
 mod files;
 mod generators;
@@ -33,11 +34,14 @@ mod patch;
 mod paths;
 mod replacements;
 mod resource;
+mod scalar;
 mod selector;
 mod smp;
 mod target;
+mod tconfig;
 mod transform;
 mod unsupported;
+mod vars;
 
 use serde_json::Value;
 
@@ -58,6 +62,7 @@ pub fn build(files: &dyn Files, dir: &str) -> Result<Vec<Value>, Error> {
         files,
         stack: Vec::new(),
         schema: openapi::Schema::builtin(),
+        schema_set: false,
     };
     let mut acc = target::Accumulated::default();
     builder.accumulate(&dir, &mut acc, false)?;
@@ -78,14 +83,35 @@ pub fn build(files: &dyn Files, dir: &str) -> Result<Vec<Value>, Error> {
             r.set_name(&name);
         }
     }
-    nameref::fix(&builder.schema, &mut acc.resources)?;
+    nameref::fix(&builder.schema, &acc.config, &mut acc.resources)?;
+    vars::resolve(&file, &acc.vars, &acc.config, &mut acc.resources)?;
     order::Order::from_options(&file, top.sort_options.as_ref())?.sort(&mut acc.resources);
     build_metadata(&file, &top.build_metadata, &mut acc.resources)?;
+    for r in acc.resources.iter_mut() {
+        clear_empty_annotations(r);
+    }
     Ok(acc
         .resources
         .into_iter()
         .map(|r| Value::Object(r.obj))
         .collect())
+}
+
+/// Kustomize's output drops a `metadata.annotations` that is `null` or
+/// empty (kyaml's `ClearEmptyAnnotations`); empty labels stay.
+fn clear_empty_annotations(r: &mut resource::Resource) {
+    let Some(Value::Object(meta)) = r.obj.get_mut("metadata") else {
+        return;
+    };
+    let empty = match meta.get("annotations") {
+        Some(Value::Null) => true,
+        Some(Value::Object(m)) => m.is_empty(),
+        Some(Value::Array(a)) => a.is_empty(),
+        _ => false,
+    };
+    if empty {
+        meta.shift_remove("annotations");
+    }
 }
 
 /// `buildMetadata`: the managed-by label (with the version string Kustomize

@@ -10,7 +10,50 @@ use crate::{
     resource::{Resource, effective_namespace, split_api_version},
 };
 
-pub(crate) fn fix(schema: &Schema, resources: &mut [Resource]) -> Result<(), Error> {
+/// A kind referred to by name and the fields that refer to it: a built-in
+/// entry or one from `configurations`/`crds`.
+struct Back<'a> {
+    group: &'a str,
+    version: &'a str,
+    kind: &'a str,
+    referrers: Vec<fieldspec::Spec>,
+}
+
+pub(crate) fn fix(
+    schema: &Schema,
+    tconfig: &crate::tconfig::TransformerConfig,
+    resources: &mut [Resource],
+) -> Result<(), Error> {
+    let mut backs: Vec<Back<'_>> = config::NAME_REFERENCE
+        .iter()
+        .map(|b| Back {
+            group: b.group,
+            version: b.version,
+            kind: b.kind,
+            referrers: b.referrers.iter().map(fieldspec::Spec::from).collect(),
+        })
+        .collect();
+    for n in &tconfig.name_reference {
+        let (group, version) = match n.group.as_str() {
+            "" => split_api_version(&n.version),
+            g => (g, n.version.as_str()),
+        };
+        let specs = n.field_specs.iter().map(fieldspec::Spec::from);
+        match backs
+            .iter_mut()
+            .find(|b| b.group == group && b.version == version && b.kind == n.kind)
+        {
+            Some(b) => {
+                let _ = fieldspec::merge_specs(&mut b.referrers, specs);
+            }
+            None => backs.push(Back {
+                group,
+                version,
+                kind: &n.kind,
+                referrers: specs.collect(),
+            }),
+        }
+    }
     // Snapshot of who is who, so referrers can be edited in place.
     let referents: Vec<Referent> = resources.iter().map(Referent::of).collect();
     for r in resources.iter_mut() {
@@ -20,15 +63,14 @@ pub(crate) fn fix(schema: &Schema, resources: &mut [Resource]) -> Result<(), Err
             r.namespace().to_owned(),
         );
         let affixes = r.affixes.clone();
-        for back in config::NAME_REFERENCE {
+        for back in &backs {
             let namespaced_referent = schema
                 .is_namespaced(&format_api(back.group, back.version), back.kind)
                 .unwrap_or(!config::is_cluster_scoped(
                     &format_api(back.group, back.version),
                     back.kind,
                 ));
-            for spec in back.referrers {
-                let spec = fieldspec::Spec::from(spec);
+            for spec in &back.referrers {
                 if !spec.matches(&api, &kind) {
                     continue;
                 }
@@ -73,7 +115,7 @@ impl Referent {
 
 fn rename(
     node: &mut Value,
-    back: &config::NameBackRef,
+    back: &Back<'_>,
     namespaced: bool,
     referrer_ns: &str,
     referrer_affixes: &[(String, String)],
@@ -140,7 +182,7 @@ fn rename(
 }
 
 fn pick<'a>(
-    back: &config::NameBackRef,
+    back: &Back<'_>,
     namespaced: bool,
     referrer_ns: &str,
     ref_ns: Option<&str>,

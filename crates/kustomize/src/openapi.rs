@@ -249,6 +249,7 @@ pub(crate) struct Field<'a> {
 impl<'a> Field<'a> {
     /// `x-kubernetes-patch-merge-key`, when the field has a strategy and a
     /// merge key.
+    #[cfg(test)]
     pub(crate) fn merge_key(&self) -> Option<&'a str> {
         (self.strategy.is_set() && !self.merge_key.is_empty()).then_some(self.merge_key)
     }
@@ -256,7 +257,6 @@ impl<'a> Field<'a> {
     /// The keys that identify a list item, as kyaml's
     /// `PatchStrategyAndKeyList` gives them: `x-kubernetes-list-map-keys`
     /// when the field has it, else the merge key; none without a strategy.
-    #[allow(dead_code, reason = "kyaml's multi-key merge, once the walker uses it")]
     pub(crate) fn merge_keys(&self) -> Vec<&'a str> {
         if !self.strategy.is_set() {
             Vec::new()
@@ -356,7 +356,6 @@ impl Schema {
     /// `openapi: path:` document instead of its built-in schema, not on top
     /// of it; the scope of the built-in kinds stays known either way, as in
     /// Kustomize.
-    #[allow(dead_code, reason = "for `openapi: path:`, once wired")]
     pub(crate) fn use_builtin_definitions(&mut self, on: bool) {
         self.builtin = on;
     }

@@ -18,6 +18,8 @@ pub(crate) struct Resource {
     /// innermost first: name-reference fixing prefers referents that went
     /// through the same ones.
     pub affixes: Vec<(String, String)>,
+    /// Names of the `vars` that read this object.
+    pub ref_vars: Vec<String>,
 }
 
 /// What a generator says about its object.
@@ -73,6 +75,7 @@ impl Resource {
             previous: Vec::new(),
             generated: None,
             affixes: Vec::new(),
+            ref_vars: Vec::new(),
         }
     }
 

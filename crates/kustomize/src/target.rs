@@ -16,6 +16,10 @@ use crate::{
 #[derive(Default)]
 pub(crate) struct Accumulated {
     pub resources: Vec<Resource>,
+    /// The `vars` declared so far (names are unique in a build).
+    pub vars: Vec<crate::vars::Var>,
+    /// Field specs added by `configurations` and `crds` so far.
+    pub config: crate::tconfig::TransformerConfig,
 }
 
 impl Accumulated {
@@ -43,6 +47,8 @@ pub(crate) struct Builder<'a> {
     pub files: &'a dyn Files,
     pub stack: Vec<String>,
     pub schema: Schema,
+    /// Whether an `openapi` field has chosen the schema already.
+    pub schema_set: bool,
 }
 
 /// The kustomization file of a directory, if it has one.
@@ -115,10 +121,57 @@ impl Builder<'_> {
                 cause: "kind 'Component' may only be listed in 'components', not built or listed in 'resources'".into(),
             });
         }
+        self.set_openapi(dir, &file, &k)?;
         self.stack.push(dir.to_owned());
         let result = self.accumulate_kustomization(dir, &file, &k, acc);
         self.stack.pop();
         result
+    }
+
+    /// `openapi`: the schema strategic merges use, for the whole build.
+    /// The first kustomization that names one (the top one first, then
+    /// the others as the build reaches them) sets it; a `path` document
+    /// replaces the built-in Kubernetes schema, a `version` keeps it (only
+    /// Kustomize's own v1.21.2 exists).
+    fn set_openapi(&mut self, dir: &str, file: &str, k: &Kustomization) -> Result<(), Error> {
+        let Some(api) = &k.open_api else {
+            return Ok(());
+        };
+        if self.schema_set {
+            return Ok(());
+        }
+        let err = |entry: &str, cause: String| Error::Entry {
+            file: file.to_owned(),
+            field: "openapi".into(),
+            entry: entry.to_owned(),
+            cause,
+        };
+        let version = api.get("version").and_then(Value::as_str);
+        let path = api.get("path").and_then(Value::as_str);
+        match (path, version) {
+            (Some(path), Some(_)) => Err(err(
+                path,
+                "builtin version and custom schema provided, cannot use both".into(),
+            )),
+            (Some(path), None) => {
+                let bytes = generators::read_inside(self.files, dir, file, "openapi", path)?;
+                let doc: Value =
+                    serde_yaml::from_slice(&bytes).map_err(|e| err(path, e.to_string()))?;
+                self.schema.use_builtin_definitions(false);
+                self.schema.add_openapi_document(&doc);
+                self.schema_set = true;
+                Ok(())
+            }
+            (None, Some("")) | (None, None) => Ok(()),
+            (None, Some("v1.21.2")) => {
+                self.schema_set = true;
+                Ok(())
+            }
+            (None, Some(v)) => Err(err(
+                v,
+                "the specified OpenAPI version is not built in".into(),
+            )),
+        }
     }
 
     fn accumulate_kustomization(
@@ -132,23 +185,33 @@ impl Builder<'_> {
         for entry in &k.resources {
             self.accumulate_resource(dir, file, entry, acc)?;
         }
+        for c in &k.configurations {
+            let bytes = generators::read_inside(self.files, dir, file, "configurations", c)?;
+            let config =
+                crate::tconfig::TransformerConfig::parse(&bytes).map_err(|cause| Error::Entry {
+                    file: file.to_owned(),
+                    field: "configurations".into(),
+                    entry: c.clone(),
+                    cause,
+                })?;
+            acc.config.merge(config);
+        }
         for crd in &k.crds {
             let bytes = generators::read_inside(self.files, dir, file, "crds", crd)?;
-            for obj in parse_objects(&paths::join(dir, crd).unwrap_or_default(), &bytes)? {
-                self.schema.add_crd(&Value::Object(obj));
-            }
-        }
-        if let Some(api) = &k.open_api
-            && let Some(path) = api.get("path").and_then(Value::as_str)
-        {
-            let bytes = generators::read_inside(self.files, dir, file, "openapi", path)?;
             let doc: Value = serde_yaml::from_slice(&bytes).map_err(|e| Error::Entry {
                 file: file.to_owned(),
-                field: "openapi".into(),
-                entry: path.to_owned(),
-                cause: e.to_string(),
+                field: "crds".into(),
+                entry: crd.clone(),
+                cause: format!("unable to parse open API definition: {e}"),
             })?;
-            self.schema.add_openapi_document(&doc);
+            if doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
+                self.schema.add_crd(&doc);
+            } else {
+                acc.config
+                    .merge(crate::tconfig::TransformerConfig::from_api_definitions(
+                        &doc,
+                    ));
+            }
         }
         for (kind, list) in [
             (Kind::ConfigMap, &k.config_map_generator),
@@ -177,7 +240,9 @@ impl Builder<'_> {
             };
             self.accumulate(&sub, acc, true)?;
         }
-        crate::transform::run(self, dir, file, k, acc)
+        crate::transform::run(self, dir, file, k, acc)?;
+        let vars = crate::vars::parse(file, &k.vars)?;
+        crate::vars::merge(file, &vars, acc)
     }
 
     fn add_generated(
@@ -257,6 +322,15 @@ impl Builder<'_> {
             self.accumulate(&path, &mut sub, false)?;
             for r in sub.resources {
                 acc.add(r, file)?;
+            }
+            acc.config.merge(sub.config);
+            for v in sub.vars {
+                crate::vars::add(&mut acc.vars, v).map_err(|cause| Error::Entry {
+                    file: file.to_owned(),
+                    field: "resources".into(),
+                    entry: entry.to_owned(),
+                    cause,
+                })?;
             }
             return Ok(());
         }

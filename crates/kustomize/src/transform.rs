@@ -37,7 +37,9 @@ pub(crate) fn run(
         crate::patch::apply(b, dir, file, "patches", p, acc)?;
     }
     if !k.namespace.is_empty() {
-        namespace(b, file, &k.namespace, acc)?;
+        let specs =
+            builtin_and_custom(file, "namespace", config::NAMESPACE, &acc.config.namespace)?;
+        namespace(b, file, &k.namespace, &specs, acc)?;
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
         prefix_suffix(&k.name_prefix, &k.name_suffix, acc);
@@ -45,14 +47,21 @@ pub(crate) fn run(
     for l in &k.labels {
         let mut specs: Vec<fieldspec::Spec> = l.fields.iter().map(fieldspec::Spec::from).collect();
         let builtin: Vec<fieldspec::Spec> = if l.include_selectors {
-            config::COMMON_LABELS
-                .iter()
-                .map(fieldspec::Spec::from)
-                .collect()
+            builtin_and_custom(
+                file,
+                "labels",
+                config::COMMON_LABELS,
+                &acc.config.common_labels,
+            )?
         } else {
             let mut v = vec![fieldspec::Spec::everywhere("metadata/labels", true)];
             if l.include_templates {
-                v.extend(config::TEMPLATE_LABELS.iter().map(fieldspec::Spec::from));
+                v.extend(builtin_and_custom(
+                    file,
+                    "labels",
+                    config::TEMPLATE_LABELS,
+                    &acc.config.template_labels,
+                )?);
             }
             v
         };
@@ -65,22 +74,28 @@ pub(crate) fn run(
         add_pairs(file, &l.pairs, &specs, acc)?;
     }
     if !k.common_labels.is_empty() {
-        let specs: Vec<fieldspec::Spec> = config::COMMON_LABELS
-            .iter()
-            .map(fieldspec::Spec::from)
-            .collect();
+        let specs = builtin_and_custom(
+            file,
+            "commonLabels",
+            config::COMMON_LABELS,
+            &acc.config.common_labels,
+        )?;
         add_pairs(file, &k.common_labels, &specs, acc)?;
     }
     if !k.common_annotations.is_empty() {
-        let specs: Vec<fieldspec::Spec> = config::COMMON_ANNOTATIONS
-            .iter()
-            .map(fieldspec::Spec::from)
-            .collect();
+        let specs = builtin_and_custom(
+            file,
+            "commonAnnotations",
+            config::COMMON_ANNOTATIONS,
+            &acc.config.common_annotations,
+        )?;
         add_pairs(file, &k.common_annotations, &specs, acc)?;
     }
     for p in &k.patches_json6902 {
         crate::patch::apply(b, dir, file, "patchesJson6902", p, acc)?;
     }
+    let replica_specs =
+        builtin_and_custom(file, "replicas", config::REPLICAS, &acc.config.replicas)?;
     for r in &k.replicas {
         let mut found = false;
         for res in acc.resources.iter_mut() {
@@ -88,8 +103,7 @@ pub(crate) fn run(
                 continue;
             }
             let (api, kind) = (res.api_version().to_owned(), res.kind().to_owned());
-            for spec in config::REPLICAS {
-                let spec = fieldspec::Spec::from(spec);
+            for spec in &replica_specs {
                 if spec.matches(&api, &kind) {
                     found = true;
                     fieldspec::visit(
@@ -115,7 +129,13 @@ pub(crate) fn run(
         }
     }
     if !k.images.is_empty() {
-        crate::images::apply(&k.images, acc);
+        let custom: Vec<fieldspec::Spec> = acc
+            .config
+            .images
+            .iter()
+            .map(fieldspec::Spec::from)
+            .collect();
+        crate::images::apply(&k.images, &custom, acc);
     }
     if !k.replacements.is_empty() {
         crate::replacements::apply(b, dir, file, &k.replacements, acc)?;
@@ -145,7 +165,28 @@ fn field_error(file: &str, field: &str, entry: &str, e: fieldspec::PathError) ->
     }
 }
 
-fn namespace(b: &Builder<'_>, file: &str, ns: &str, acc: &mut Accumulated) -> Result<(), Error> {
+/// The built-in field specs of a transformer plus those configured.
+fn builtin_and_custom(
+    file: &str,
+    field: &str,
+    builtin: &[fieldspec::FieldSpec],
+    custom: &[crate::kustomization::FieldSpecEntry],
+) -> Result<Vec<fieldspec::Spec>, Error> {
+    crate::tconfig::specs(builtin, custom).map_err(|e| Error::Entry {
+        file: file.to_owned(),
+        field: field.to_owned(),
+        entry: e.path.clone(),
+        cause: format!("merging transformer configuration: {e}"),
+    })
+}
+
+fn namespace(
+    b: &Builder<'_>,
+    file: &str,
+    ns: &str,
+    specs: &[fieldspec::Spec],
+    acc: &mut Accumulated,
+) -> Result<(), Error> {
     for r in acc.resources.iter_mut() {
         let (api, kind) = (r.api_version().to_owned(), r.kind().to_owned());
         let namespaced = b
@@ -155,8 +196,7 @@ fn namespace(b: &Builder<'_>, file: &str, ns: &str, acc: &mut Accumulated) -> Re
         if namespaced {
             r.set_namespace(ns);
         }
-        for spec in config::NAMESPACE {
-            let spec = fieldspec::Spec::from(spec);
+        for spec in specs {
             if !spec.matches(&api, &kind) {
                 continue;
             }

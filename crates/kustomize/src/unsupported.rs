@@ -21,7 +21,6 @@ pub(crate) fn check(file: &str, k: &Kustomization) -> Result<(), Error> {
         ("generators", &k.generators),
         ("transformers", &k.transformers),
         ("validators", &k.validators),
-        ("configurations", &k.configurations),
     ] {
         if !list.is_empty() {
             return refuse(
@@ -29,9 +28,6 @@ pub(crate) fn check(file: &str, k: &Kustomization) -> Result<(), Error> {
                 "custom Kustomize plugin and transformer configurations are not supported; use a Kiln pipeline (kiln-pipeline.yaml) instead",
             );
         }
-    }
-    if !k.vars.is_empty() {
-        return refuse("vars", "vars are not supported yet; use replacements");
     }
     Ok(())
 }

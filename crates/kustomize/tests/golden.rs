@@ -94,7 +94,19 @@ fn the_golden_corpus_matches_kubectl_kustomize() {
         match (ok, known.contains_key(&name)) {
             (true, false) => pass += 1,
             (true, true) => stale.push(name),
-            (false, true) => {}
+            (false, true) => {
+                // GOLDEN_SHOW=case,case (or `all`) prints how listed cases differ.
+                let show = std::env::var("GOLDEN_SHOW").unwrap_or_default();
+                if show == "all" || show.split(',').any(|c| c == name) {
+                    match &got {
+                        Ok(y) => match &want_yaml {
+                            Some(w) => println!("{name}: output differs:\n{}", diff(w, y)),
+                            None => println!("{name}: kustomize fails, Kiln built it"),
+                        },
+                        Err(e) => println!("{name}: {e}"),
+                    }
+                }
+            }
             (false, false) => unexpected.push(match got {
                 Ok(y) if want_yaml.is_some() => format!(
                     "{name}: output differs:\n{}",
