@@ -6,6 +6,7 @@
 mod support;
 
 mod api;
+mod argocd;
 mod cache;
 mod cli;
 mod errors;

@@ -9,7 +9,9 @@ use std::{
 use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
 
-use crate::{Allowlist, Credentials, Error, Mirror, RepoUrl, error::chain, fetch, repair};
+use crate::{
+    Allowlist, Credential, Credentials, Error, Mirror, RepoUrl, error::chain, fetch, repair,
+};
 
 /// Settings of a [`GitCache`]. [`CacheOptions::new`] lists every default.
 #[derive(Clone, Debug)]
@@ -186,6 +188,23 @@ impl GitCache {
     /// remote could not be reached and the refs fetched earlier are used.
     #[instrument(skip_all, fields(repo = %mirror.url()))]
     pub async fn refresh(&self, mirror: &Arc<Mirror>, max_age: Duration) -> Result<bool, Error> {
+        self.refresh_with(mirror, max_age, None).await
+    }
+
+    /// As [`GitCache::refresh`], but a fetch this call starts authenticates
+    /// with `credential` instead of the configured one, still under the
+    /// configured policy for the repository (its known_hosts file when
+    /// `credential` names none, its `allowPlainHttp`). The credential is
+    /// used for that one fetch and kept nowhere. A caller with its own
+    /// credential does not share the failure of a concurrent fetch made
+    /// without it: it fetches again.
+    #[instrument(skip_all, fields(repo = %mirror.url()))]
+    pub async fn refresh_with(
+        &self,
+        mirror: &Arc<Mirror>,
+        max_age: Duration,
+        credential: Option<&Credential>,
+    ) -> Result<bool, Error> {
         let observed = {
             let st = mirror.lock_state();
             if st.last_success.is_some_and(|t| t.elapsed() < max_age) {
@@ -197,14 +216,16 @@ impl GitCache {
         {
             let st = mirror.lock_state();
             if st.generation != observed {
-                // Another caller fetched while we waited: share its result.
-                return match st.last_error.clone() {
-                    None => Ok(false),
-                    Some(cause) => {
+                // Another caller fetched while we waited: share its result
+                // (a failure only when we hold no credential of our own).
+                match st.last_error.clone() {
+                    None => return Ok(false),
+                    Some(cause) if credential.is_none() => {
                         drop(st);
-                        self.fall_back(mirror, cause)
+                        return self.fall_back(mirror, cause);
                     }
-                };
+                    Some(_) => {}
+                }
             }
             if st.last_success.is_some_and(|t| t.elapsed() < max_age) {
                 return Ok(false);
@@ -212,13 +233,14 @@ impl GitCache {
         }
         mirror.count_fetch();
         let m = mirror.clone();
+        let credential = credential.map(|c| c.under_policy_of(mirror.credential()));
         let started = Instant::now();
         // The fetch owns the lock until it ends, even if every caller gives up.
         let result = tokio::task::spawn_blocking(move || {
             let res = fetch::fetch_blocking(
                 &m.repo(),
                 m.url().fetch_url(),
-                m.credential(),
+                credential.as_ref().or(m.credential()),
                 &AtomicBool::new(false),
             );
             let mut st = m.lock_state();

@@ -78,6 +78,22 @@ impl Credential {
     }
 }
 
+impl Credential {
+    /// A per-request credential (secrets only) under the server's policy for
+    /// the repository: the configured known_hosts file when the request
+    /// names none, and plain http only where either allows it.
+    pub(crate) fn under_policy_of(&self, configured: Option<&Credential>) -> Credential {
+        let mut c = self.clone();
+        if let Some(conf) = configured {
+            if c.ssh_known_hosts_file.is_none() {
+                c.ssh_known_hosts_file = conf.ssh_known_hosts_file.clone();
+            }
+            c.allow_plain_http |= conf.allow_plain_http;
+        }
+        c
+    }
+}
+
 /// Credentials per repository URL pattern; the first matching pattern wins.
 #[derive(Clone, Debug, Default)]
 pub struct Credentials {

@@ -29,6 +29,7 @@ mod error;
 mod fetch;
 mod metadata;
 mod mirror;
+mod refs;
 mod repair;
 mod resolve;
 mod url;
@@ -41,6 +42,7 @@ pub use self::{
     error::Error,
     metadata::{CommitMetadata, Person},
     mirror::Mirror,
-    resolve::{Resolved, RevisionKind},
+    refs::RefNames,
+    resolve::{FetchOptions, Resolved, RevisionKind},
     url::RepoUrl,
 };

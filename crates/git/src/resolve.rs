@@ -4,7 +4,7 @@ use kiln_source::Oid;
 use tracing::instrument;
 
 use crate::{
-    Error, GitCache, Mirror,
+    Credential, Error, GitCache, Mirror,
     backend::{from_oid, to_oid},
     error::chain,
 };
@@ -35,6 +35,18 @@ impl RevisionKind {
             RevisionKind::Commit => "commit",
         }
     }
+}
+
+/// Per-call options of [`GitCache::resolve_with`]. `Default` is the cache's
+/// own behaviour: configured credentials and fetch interval.
+#[derive(Clone, Debug, Default)]
+pub struct FetchOptions {
+    /// Credential for fetches this call makes, instead of the configured
+    /// one. Used for those fetches only; never stored or logged.
+    pub credential: Option<Credential>,
+    /// How old the refs may be before the remote is asked again, instead of
+    /// the configured fetch interval; `Some(Duration::ZERO)` always asks.
+    pub max_age: Option<Duration>,
 }
 
 /// A revision resolved to a commit of a mirror.
@@ -82,11 +94,38 @@ impl GitCache {
         revision: &str,
         max_age: Duration,
     ) -> Result<Resolved, Error> {
+        self.resolve_in_with(mirror, revision, max_age, None).await
+    }
+
+    /// As [`GitCache::resolve`], with per-call [`FetchOptions`]: a credential
+    /// for any fetch this call makes (used once, stored nowhere) and a
+    /// maximum age of the refs other than the configured fetch interval.
+    #[instrument(skip_all, fields(repo = %url, revision = %revision))]
+    pub async fn resolve_with(
+        &self,
+        url: &str,
+        revision: &str,
+        options: &FetchOptions,
+    ) -> Result<Resolved, Error> {
+        let mirror = self.mirror(url)?;
+        let max_age = options.max_age.unwrap_or(self.options().fetch_interval);
+        self.resolve_in_with(&mirror, revision, max_age, options.credential.as_ref())
+            .await
+    }
+
+    async fn resolve_in_with(
+        &self,
+        mirror: &Arc<Mirror>,
+        revision: &str,
+        max_age: Duration,
+        credential: Option<&Credential>,
+    ) -> Result<Resolved, Error> {
         let rev = revision_or_head(revision);
         // `main~2`, `v1.0^2`, `HEAD^`: resolve the base, then walk parents.
         let (base, steps) = split_ancestry(rev);
         if !steps.is_empty() {
-            let mut found = Box::pin(self.resolve_in(mirror, base, max_age)).await?;
+            let mut found =
+                Box::pin(self.resolve_in_with(mirror, base, max_age, credential)).await?;
             found.commit = walk_ancestry(mirror, found.commit, &steps, rev)?;
             found.kind = RevisionKind::Commit;
             found.reference = None;
@@ -103,14 +142,16 @@ impl GitCache {
                 false,
             );
         }
-        let stale = self.refresh(mirror, max_age).await?;
+        let stale = self.refresh_with(mirror, max_age, credential).await?;
         if let Some(found) = resolve_local(mirror, rev, stale)? {
             return Ok(found);
         }
         // A ref or id we do not know yet may be newer than our last fetch;
         // concurrent askers still share one fetch.
         if !stale {
-            let stale = self.refresh(mirror, Duration::ZERO).await?;
+            let stale = self
+                .refresh_with(mirror, Duration::ZERO, credential)
+                .await?;
             if let Some(found) = resolve_local(mirror, rev, stale)? {
                 return Ok(found);
             }

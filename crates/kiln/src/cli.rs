@@ -155,6 +155,11 @@ pub struct ServeArgs {
     /// plugins; 0s turns reloading off.
     #[arg(long, env = "KILN_PLUGIN_RELOAD_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]
     pub plugin_reload_interval: Duration,
+    /// Also serve Argo CD's repo-server protocol
+    /// (`repository.RepoServerService`) on the same listener; turn it off
+    /// with `--argocd-api=false` or KILN_ARGOCD_API=false.
+    #[arg(long, env = "KILN_ARGOCD_API", default_value_t = true, action = clap::ArgAction::Set)]
+    pub argocd_api: bool,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]

@@ -85,7 +85,15 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         }
         info!("shutting down");
     };
-    if let Err(e) = kiln_server::serve(listener, pipeline, shutdown).await {
+    let mut router = kiln_server::router(pipeline.clone())?;
+    if args.argocd_api {
+        info!("serving Argo CD's repository.RepoServerService too");
+        router = router.add_service(kiln_argocd::service(
+            pipeline,
+            kiln_argocd::ArgoCdOptions::default(),
+        ));
+    }
+    if let Err(e) = kiln_server::serve_router(listener, router, shutdown).await {
         bail!("{e}");
     }
     Ok(())

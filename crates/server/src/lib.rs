@@ -31,6 +31,6 @@ mod watch;
 
 pub use self::{
     error::ServeError,
-    service::{RepoServerService, router, serve},
+    service::{RepoServerService, router, serve, serve_router},
     status::to_status,
 };

@@ -75,13 +75,23 @@ pub async fn serve(
     pipeline: Pipeline,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
+    serve_router(listener, router(pipeline)?, shutdown).await
+}
+
+/// Serves a router built by [`router`], with any further services added
+/// (such as the Argo CD front end), on `listener` until `shutdown` completes.
+pub async fn serve_router(
+    listener: TcpListener,
+    router: tonic::transport::server::Router,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(ServeError::Listener)?;
     // Small responses must not wait for delayed ACKs (Nagle): set TCP_NODELAY.
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(std::time::Duration::from_secs(60)));
     info!(%addr, "serving kiln.v1");
-    router(pipeline)?
+    router
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
     Ok(())
