@@ -103,3 +103,141 @@ async fn an_overlay_renders_over_grpc_as_json_objects() {
     assert_eq!(container["image"], "nginx:1.27");
     assert_eq!(container["envFrom"][0]["configMapRef"]["name"], cm_name);
 }
+
+/// Objects of a GenerateManifests answer, parsed.
+fn objects_of(msgs: &[kiln_proto::kiln::v1::GenerateManifestsResponse]) -> Vec<serde_json::Value> {
+    msgs.iter()
+        .flat_map(|m| m.manifests.iter())
+        .map(|m| serde_json::from_str(m).unwrap())
+        .collect()
+}
+
+const BASE_KUSTOMIZATION: &str = "resources: [deploy.yaml]\ncommonLabels:\n  team: core\nconfigMapGenerator:\n- name: web-config\n  literals: [MODE=base]\n";
+const BASE_DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - name: web\n        image: nginx:1.25\n        envFrom:\n        - configMapRef:\n            name: web-config\n";
+const OVERLAY_REST: &str = "namespace: prod\nnamePrefix: prod-\nimages:\n- name: nginx\n  newTag: \"1.27\"\nconfigMapGenerator:\n- name: web-config\n  behavior: merge\n  literals: [MODE=prod]\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_base_is_read_through_the_git_cache_and_its_allowlist() {
+    let root = tempfile::tempdir().unwrap();
+    let daemon = GitDaemon::start(root.path());
+    let bases = Repo::init(root.path(), "bases");
+    bases.commit(
+        &[
+            ("web/kustomization.yaml", BASE_KUSTOMIZATION),
+            ("web/deploy.yaml", BASE_DEPLOY),
+        ],
+        "base",
+    );
+    let private = Repo::init(root.path(), "private");
+    private.commit(
+        &[
+            ("web/kustomization.yaml", BASE_KUSTOMIZATION),
+            ("web/deploy.yaml", BASE_DEPLOY),
+        ],
+        "base",
+    );
+    let remote = format!("{}//web?ref=main&timeout=30s", daemon.url("bases"));
+    let denied = format!("{}//web?ref=main", daemon.url("private"));
+    let apps = Repo::init(root.path(), "apps");
+    apps.commit(
+        &[
+            (
+                "overlay/kustomization.yaml",
+                &format!("resources:\n- {remote}\n{OVERLAY_REST}"),
+            ),
+            (
+                "denied/kustomization.yaml",
+                &format!("resources:\n- {denied}\n"),
+            ),
+        ],
+        "overlay",
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/apps",
+            "--allow-repo",
+            "git://127.0.0.1:*/bases",
+            "--fetch-interval",
+            "0s",
+        ],
+    );
+    let mut c = kiln.client().await;
+    let got = objects_of(
+        &generate(&mut c, gen_req(&daemon.url("apps"), "main", "overlay"))
+            .await
+            .unwrap(),
+    );
+
+    // The same files checked out side by side, the base as a relative path.
+    let local = tempfile::tempdir().unwrap();
+    for (path, body) in [
+        ("base/kustomization.yaml", BASE_KUSTOMIZATION.to_owned()),
+        ("base/deploy.yaml", BASE_DEPLOY.to_owned()),
+        (
+            "overlay/kustomization.yaml",
+            format!("resources:\n- ../base\n{OVERLAY_REST}"),
+        ),
+    ] {
+        let p = local.path().join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_kiln"))
+        .args(["render", "-o", "json", "--root"])
+        .arg(local.path())
+        .arg(local.path().join("overlay"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1]["metadata"]["labels"]["team"], "core");
+
+    // The base's branch moves: the next render sees it (a render that read
+    // a remote base at a branch is not reused).
+    bases.commit(
+        &[(
+            "web/kustomization.yaml",
+            &BASE_KUSTOMIZATION.replace("team: core", "team: platform"),
+        )],
+        "relabel",
+    );
+    let mut later = Vec::new();
+    for _ in 0..50 {
+        later = objects_of(
+            &generate(&mut c, gen_req(&daemon.url("apps"), "main", "overlay"))
+                .await
+                .unwrap(),
+        );
+        if later[1]["metadata"]["labels"]["team"] == "platform" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(later[1]["metadata"]["labels"]["team"], "platform");
+
+    // A repository the allowlist does not name is refused, naming the
+    // kustomization file, the entry and the allowlist.
+    let e = generate(&mut c, gen_req(&daemon.url("apps"), "main", "denied"))
+        .await
+        .unwrap_err();
+    let msg = e.message();
+    assert!(msg.contains("denied/kustomization.yaml"), "{msg}");
+    assert!(msg.contains(&denied), "{msg}");
+    assert!(
+        msg.contains("allowlist") && msg.contains("git://127.0.0.1:*/bases"),
+        "{msg}"
+    );
+    assert_eq!(daemon.fetches("private"), 0);
+}

@@ -54,24 +54,20 @@ pub(crate) fn generate(
         let text =
             String::from_utf8(bytes).map_err(|_| entry_err(env, "env file is not UTF-8".into()))?;
         for (n, line) in text.lines().enumerate() {
-            let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+            // A byte-order mark is dropped from the first line only.
+            let line = if n == 0 {
+                line.strip_prefix('\u{feff}').unwrap_or(line)
+            } else {
+                line
+            };
             let trimmed = line.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
                 continue;
             }
-            let (k, v) = match trimmed.split_once('=') {
-                Some((k, v)) => (k.to_owned(), v.to_owned()),
-                // A bare name takes its value from the environment in
-                // kustomize; a render has no environment, so it is empty.
-                None => (trimmed.trim_end().to_owned(), String::new()),
-            };
-            if k.chars().any(char::is_whitespace) {
-                return Err(entry_err(
-                    env,
-                    format!("line {}: key '{k}' has white space", n + 1),
-                ));
-            }
-            pairs.push((k, v.into_bytes()));
+            // As kubectl's Kustomize: the key is taken as written (white
+            // space included); a bare name has an empty value.
+            let (k, v) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+            pairs.push((k.to_owned(), v.as_bytes().to_vec()));
         }
     }
     for lit in &g.literals {
@@ -99,14 +95,7 @@ pub(crate) fn generate(
     let mut data = Map::new();
     let mut binary = Map::new();
     for (k, v) in pairs {
-        if !valid_key(&k) {
-            return Err(entry_err(
-                &k,
-                format!(
-                    "{k:?} is not a valid key name: a valid key must consist of alphanumeric characters, '-', '_' or '.'"
-                ),
-            ));
-        }
+        // Kustomize's key validator is a no-op: any key is taken.
         if data.contains_key(&k) || binary.contains_key(&k) {
             return Err(entry_err(
                 &k,
@@ -158,8 +147,10 @@ pub(crate) fn generate(
         for (k, v) in &o.annotations {
             annotations.insert(k.clone(), Value::String(v.clone()));
         }
-        if let Some(d) = o.disable_name_suffix_hash {
-            hash = !d;
+        // A global `disableNameSuffixHash: true` cannot be undone per
+        // generator (Kustomize ORs the two).
+        if o.disable_name_suffix_hash == Some(true) {
+            hash = false;
         }
         if let Some(i) = o.immutable {
             immutable = Some(i);
@@ -194,12 +185,13 @@ pub(crate) fn generate(
     } else {
         g.behavior.clone()
     };
-    if !matches!(behavior.as_str(), "create" | "merge" | "replace") {
-        return Err(entry_err(
-            &g.name,
-            format!("unknown generator behavior '{behavior}' (create, merge or replace)"),
-        ));
-    }
+    // Kustomize reads a behavior it does not know as unspecified, which
+    // acts as `create`.
+    let behavior = if matches!(behavior.as_str(), "create" | "merge" | "replace") {
+        behavior
+    } else {
+        "create".to_owned()
+    };
     let mut r = Resource::new(obj);
     r.generated = Some(Generated { behavior, hash });
     Ok(r)
@@ -260,13 +252,6 @@ fn unquote(v: &str) -> &str {
     }
 }
 
-fn valid_key(k: &str) -> bool {
-    !k.is_empty()
-        && k.len() <= 253
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// Merges a generated object into an existing one of the same id
 /// (`behavior: merge`) or replaces its data (`behavior: replace`).
 pub(crate) fn merge_into(existing: &mut Resource, new: &Resource, replace: bool) {
@@ -303,7 +288,9 @@ pub(crate) fn merge_into(existing: &mut Resource, new: &Resource, replace: bool)
     if let Some(g) = &new.generated
         && let Some(e) = &mut existing.generated
     {
-        e.hash = g.hash;
+        // The hash build annotation is taken from the existing object and
+        // dropped when the new one has none: both must want the hash.
+        e.hash = e.hash && g.hash;
     }
     if let Some(v) = new.obj.get("immutable") {
         existing.obj.insert("immutable".into(), v.clone());

@@ -229,6 +229,20 @@ impl Kustomization {
             cause,
         };
         let text = std::str::from_utf8(bytes).map_err(|e| bad(e.to_string()))?;
+        // go-yaml v2 reads an unquoted `-001` or `0400` as an octal
+        // number, which a string field refuses; serde_yaml keeps a string.
+        for key in ["namePrefix", "nameSuffix", "namespace"] {
+            if let Some(v) = text
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+                .map(|v| v.split(" #").next().unwrap_or(v).trim())
+                && is_go_octal(v)
+            {
+                return Err(bad(format!(
+                    "json: cannot unmarshal number into Go struct field Kustomization.{key} of type string"
+                )));
+            }
+        }
         let value: Value = if text.trim().is_empty() {
             Value::Object(Default::default())
         } else {
@@ -259,6 +273,16 @@ impl Kustomization {
     pub fn is_component(&self) -> bool {
         self.kind == "Component"
     }
+}
+
+/// A plain scalar go-yaml v2 reads as an octal integer: an optional sign,
+/// `0`, then octal digits (underscores allowed).
+pub(crate) fn is_go_octal(v: &str) -> bool {
+    let body = v.strip_prefix(['-', '+']).unwrap_or(v);
+    body.len() > 1
+        && body.starts_with('0')
+        && body.ends_with(|c: char| ('0'..='7').contains(&c))
+        && body.chars().all(|c| ('0'..='7').contains(&c) || c == '_')
 }
 
 /// Accepts the spellings Kustomize still accepts: `openapi` for the OpenAPI

@@ -4,7 +4,8 @@
 //! read-only [`Files`] view (in Kiln, the revision's tree as the plugin host
 //! exposes it) and returns the objects `kustomize build` would print, in the
 //! same order, as JSON values. It does no IO of its own, runs no helm, and
-//! fetches nothing: remote bases are refused with a clear error.
+//! fetches nothing: a remote Git base is read through the same view under a
+//! reserved directory the host serves (see [`remote`]).
 //!
 //! ```no_run
 //! let files = kiln_kustomize::MemFiles::default()
@@ -32,6 +33,7 @@ mod openapi;
 mod order;
 mod patch;
 mod paths;
+pub mod remote;
 mod replacements;
 mod resource;
 mod scalar;

@@ -80,7 +80,17 @@ pub(crate) fn apply(
                     describe(r)
                 ))
             })?;
-            replace_obj(r, obj, p);
+            // Kustomize applies a JSON 6902 patch as written: name and kind
+            // may change without `allowNameChange` (the old name is kept
+            // for references).
+            let old_name = r.name().to_owned();
+            r.obj = into_map(obj);
+            if r.name() != old_name {
+                let now = r.name().to_owned();
+                r.set_name(&old_name);
+                r.remember_name();
+                r.set_name(&now);
+            }
         }
         return Ok(());
     }

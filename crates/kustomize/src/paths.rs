@@ -1,21 +1,37 @@
 //! Paths inside the repository: joining, normalising, and Kustomize's load
 //! restrictor (a file a kustomization reads must be inside its folder).
 
+use crate::remote::REMOTE_DIR;
+
 /// Joins `rel` to the directory `dir` and normalises `.` and `..`; `None`
 /// when the result would leave the repository root or `rel` is absolute.
+/// Inside a remote base (`.kiln-remote/<repo>/<ref>/...`) the result may not
+/// leave that base's repository; outside one it may not enter the reserved
+/// `.kiln-remote` directory.
 pub(crate) fn join(dir: &str, rel: &str) -> Option<String> {
     if rel.starts_with('/') {
         return None;
     }
     let mut parts: Vec<&str> = dir.split('/').filter(|s| !s.is_empty()).collect();
+    let floor = if parts.first() == Some(&REMOTE_DIR) {
+        parts.len().min(3)
+    } else {
+        0
+    };
     for seg in rel.split('/') {
         match seg {
             "" | "." => {}
             ".." => {
+                if parts.len() <= floor {
+                    return None;
+                }
                 parts.pop()?;
             }
             s => parts.push(s),
         }
+    }
+    if floor == 0 && parts.first() == Some(&REMOTE_DIR) {
+        return None;
     }
     Some(parts.join("/"))
 }
@@ -30,15 +46,6 @@ pub(crate) fn base_name(path: &str) -> &str {
     path.rsplit_once('/').map(|(_, f)| f).unwrap_or(path)
 }
 
-/// True for resource entries Kustomize fetches from elsewhere.
-pub(crate) fn is_remote(entry: &str) -> bool {
-    entry.contains("://")
-        || entry.starts_with("git@")
-        || entry.starts_with("github.com/")
-        || entry.starts_with("gitlab.com/")
-        || entry.starts_with("bitbucket.org/")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +58,13 @@ mod tests {
         assert_eq!(join("a", "/etc/passwd"), None);
         assert!(within("a", "a/b"));
         assert!(!within("a", "ab/c"));
+        assert_eq!(join("", ".kiln-remote/x/y"), None);
+        assert_eq!(join("a", "../.kiln-remote/x/y/z"), None);
+        let r = ".kiln-remote/r/HEAD/base";
+        assert_eq!(
+            join(r, "../other").as_deref(),
+            Some(".kiln-remote/r/HEAD/other")
+        );
+        assert_eq!(join(r, "../../x"), None);
     }
 }

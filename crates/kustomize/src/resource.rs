@@ -20,6 +20,9 @@ pub(crate) struct Resource {
     pub affixes: Vec<(String, String)>,
     /// Names of the `vars` that read this object.
     pub ref_vars: Vec<String>,
+    /// The namespace it had before the first namespace transformer, once
+    /// one ran.
+    pub first_namespace: Option<String>,
 }
 
 /// What a generator says about its object.
@@ -76,6 +79,7 @@ impl Resource {
             generated: None,
             affixes: Vec::new(),
             ref_vars: Vec::new(),
+            first_namespace: None,
         }
     }
 
@@ -109,6 +113,9 @@ impl Resource {
     }
 
     pub fn set_namespace(&mut self, ns: &str) {
+        if self.first_namespace.is_none() {
+            self.first_namespace = Some(self.namespace().to_owned());
+        }
         self.metadata_mut()
             .insert("namespace".into(), Value::String(ns.to_owned()));
     }
@@ -148,6 +155,13 @@ impl Resource {
             .first()
             .map(|(_, n)| n.as_str())
             .unwrap_or_else(|| self.namespace())
+    }
+
+    /// The namespace it was read with, before any namespace transformer.
+    pub fn source_namespace(&self) -> &str {
+        self.first_namespace
+            .as_deref()
+            .unwrap_or_else(|| self.original_namespace())
     }
 
     /// Records the current name before it changes.
@@ -201,13 +215,124 @@ pub(crate) fn parse_objects(file: &str, bytes: &[u8]) -> Result<Vec<Map<String, 
         cause,
     };
     let text = std::str::from_utf8(bytes).map_err(|e| bad(format!("not UTF-8: {e}")))?;
+    // go-yaml reads YAML 1.1 only: another `%YAML` version is refused.
+    if let Some(line) = text
+        .lines()
+        .find(|l| l.starts_with("%YAML") && l.split_whitespace().nth(1) != Some("1.1"))
+    {
+        return Err(bad(format!(
+            "MalformedYAMLError: yaml: found incompatible YAML document ('{}')",
+            line.trim_end()
+        )));
+    }
+    // JSON has no infinity or NaN: Kustomize fails to encode them.
+    let lower = text.to_ascii_lowercase();
+    if lower.contains(".inf") || lower.contains(".nan") {
+        for doc in serde_yaml::Deserializer::from_str(text) {
+            if let Ok(v) = <serde_yaml::Value as serde::Deserialize>::deserialize(doc)
+                && has_non_finite(&v)
+            {
+                return Err(bad(
+                    "json: unsupported value: a float that is infinite or NaN".into(),
+                ));
+            }
+        }
+    }
     let mut out = Vec::new();
     for doc in serde_yaml::Deserializer::from_str(text) {
-        let v: Value =
+        let mut v: Value =
             serde::Deserialize::deserialize(doc).map_err(|e| bad(format!("invalid YAML: {e}")))?;
+        go_octals(text, &mut v, None);
         push_object(file, v, &mut out)?;
     }
     Ok(out)
+}
+
+/// go-yaml v3 reads a plain `0400` as the octal integer 256 and a plain
+/// `2024-06-01` as a timestamp (and `1_000` as 1000), serde_yaml as strings: strings that look
+/// so are converted when the text writes them unquoted (as a mapping value
+/// or a list item).
+fn go_octals(text: &str, v: &mut Value, key: Option<&str>) {
+    match v {
+        Value::String(s) if go_int(s).is_some() && unquoted_in(text, key, s) => {
+            if let Some(n) = go_int(s) {
+                *v = Value::Number(n.into());
+            }
+        }
+        Value::String(s) if unquoted_date(s).is_some() && unquoted_in(text, key, s) => {
+            if let Some(t) = unquoted_date(s) {
+                *v = Value::String(t);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|i| go_octals(text, i, None)),
+        Value::Object(m) => m.iter_mut().for_each(|(k, i)| go_octals(text, i, Some(k))),
+        _ => {}
+    }
+}
+
+/// An integer go-yaml v3 reads where serde_yaml keeps a string: a legacy
+/// octal (`0755`) or digits with underscores (`1_000`).
+fn go_int(s: &str) -> Option<i64> {
+    let (neg, body) = match s.strip_prefix('-') {
+        Some(b) => (true, b),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    if !body.starts_with(|c: char| c.is_ascii_digit())
+        || !body.bytes().all(|b| b.is_ascii_digit() || b == b'_')
+    {
+        return None;
+    }
+    let digits = body.replace('_', "");
+    let n = if crate::kustomization::is_go_octal(body) {
+        i64::from_str_radix(&digits, 8).ok()?
+    } else if body.contains('_') && !body.starts_with('0') {
+        digits.parse().ok()?
+    } else {
+        return None;
+    };
+    Some(if neg { -n } else { n })
+}
+
+/// A plain `2024-06-01` (go-yaml v3 reads a timestamp, JSON writes it
+/// `2024-06-01T00:00:00Z`): that text, else `None`.
+fn unquoted_date(s: &str) -> Option<String> {
+    let mut parts = s.split('-');
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    let digits = |x: &str, n: std::ops::RangeInclusive<usize>| {
+        n.contains(&x.len()) && x.bytes().all(|b| b.is_ascii_digit())
+    };
+    if parts.next().is_some() || !digits(y, 4..=4) || !digits(m, 1..=2) || !digits(d, 1..=2) {
+        return None;
+    }
+    let (m, d): (u32, u32) = (m.parse().ok()?, d.parse().ok()?);
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| format!("{y}-{m:02}-{d:02}T00:00:00Z"))
+}
+
+/// Whether `s` appears unquoted in `text` as the value of `key` (or as a
+/// list item when there is no key).
+fn unquoted_in(text: &str, key: Option<&str>, s: &str) -> bool {
+    let want = match key {
+        Some(k) => format!("{k}: {s}"),
+        None => format!("- {s}"),
+    };
+    text.lines().any(|l| {
+        let l = l.split(" #").next().unwrap_or(l).trim();
+        let l = l.strip_prefix("- ").unwrap_or(l);
+        l == want || (key.is_none() && format!("- {l}") == want)
+    })
+}
+
+/// True when a YAML value holds an infinite or NaN float.
+fn has_non_finite(v: &serde_yaml::Value) -> bool {
+    match v {
+        serde_yaml::Value::Number(n) => n.as_f64().is_some_and(|f| !f.is_finite()),
+        serde_yaml::Value::Sequence(items) => items.iter().any(has_non_finite),
+        serde_yaml::Value::Mapping(m) => m
+            .iter()
+            .any(|(k, v)| has_non_finite(k) || has_non_finite(v)),
+        serde_yaml::Value::Tagged(t) => has_non_finite(&t.value),
+        _ => false,
+    }
 }
 
 fn push_object(file: &str, v: Value, out: &mut Vec<Map<String, Value>>) -> Result<(), Error> {
@@ -242,5 +367,24 @@ fn push_object(file: &str, v: Value, out: &mut Vec<Map<String, Value>>) -> Resul
                 _ => "a scalar",
             }
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_scalars_read_as_go_yaml_reads_them() {
+        let text = "apiVersion: v1\nkind: X\nmetadata: {name: a}\nspec:\n  mode: 0400\n  quoted: '0400'\n  n: 1_000\n  d: 2024-6-1\n  s: \"2024-06-01\"\n";
+        let objs = parse_objects("x.yaml", text.as_bytes()).unwrap();
+        let spec = &objs[0]["spec"];
+        assert_eq!(spec["mode"], 256);
+        assert_eq!(spec["quoted"], "0400");
+        assert_eq!(spec["n"], 1000);
+        assert_eq!(spec["d"], "2024-06-01T00:00:00Z");
+        assert_eq!(spec["s"], "2024-06-01");
+        assert!(parse_objects("x.yaml", b"%YAML 1.2\n---\na: 1\n").is_err());
+        assert!(parse_objects("x.yaml", b"kind: X\nmetadata: {name: a}\nv: .inf\n").is_err());
     }
 }

@@ -305,18 +305,30 @@ impl Builder<'_> {
             entry: entry.to_owned(),
             cause,
         };
-        if paths::is_remote(entry) {
-            return Err(err(
-                "remote resources are resolved by the Kiln host, which has not fetched this one"
-                    .into(),
-            ));
-        }
-        let path =
-            paths::join(dir, entry).ok_or_else(|| err("the path leaves the repository".into()))?;
-        let listing = self.files.list(&path).map_err(|cause| Error::Read {
-            path: path.clone(),
-            cause,
-        })?;
+        let remote = crate::remote::is_remote(entry);
+        let path = if remote {
+            let base = crate::remote::parse(entry).map_err(err)?;
+            paths::join(&base.root(), &base.path)
+                .ok_or_else(|| err("the path leaves the repository".into()))?
+        } else {
+            paths::join(dir, entry).ok_or_else(|| err("the path leaves the repository".into()))?
+        };
+        let listing = if remote {
+            // The host resolves the repository; its refusal (allowlist,
+            // unknown ref) is this entry's error.
+            let listing = self.files.list(&path).map_err(err)?;
+            if listing.is_none() {
+                return Err(err(
+                    "the remote repository has no directory at this path".into()
+                ));
+            }
+            listing
+        } else {
+            self.files.list(&path).map_err(|cause| Error::Read {
+                path: path.clone(),
+                cause,
+            })?
+        };
         if listing.is_some() {
             let mut sub = Accumulated::default();
             self.accumulate(&path, &mut sub, false)?;

@@ -214,6 +214,19 @@ fn namespace(
         }
         config::namespace_subjects(&mut r.obj, &kind, ns);
     }
+    // Objects that differed only by namespace now have the same id.
+    let mut seen = std::collections::BTreeSet::new();
+    for r in &acc.resources {
+        let id = r.id();
+        if !seen.insert(id.clone()) {
+            return Err(Error::Entry {
+                file: file.to_owned(),
+                field: "namespace".into(),
+                entry: ns.to_owned(),
+                cause: format!("namespace transformation produces ID conflict: {id}"),
+            });
+        }
+    }
     Ok(())
 }
 

@@ -15,6 +15,9 @@ pub(crate) struct Rendered {
     pub engine: String,
     /// The render decrypted at least one file.
     pub secret: bool,
+    /// The render read a remote base at a ref that may move (not a full
+    /// sha): it is never reused.
+    pub remote_unpinned: bool,
 }
 
 /// Key of an app request: repository, path, engine, parameters.

@@ -33,6 +33,7 @@ mod output;
 mod pipeline;
 mod pipeline_file;
 mod registry;
+mod remote;
 mod renderer;
 mod secrets;
 

@@ -19,6 +19,7 @@ use crate::{
     cache::{AppKey, Rendered},
     list_apps,
     registry::{Registry, Used},
+    remote::{RemoteReads, RemoteUse},
     secrets::{Decrypting, Outcome, SecretSettings},
 };
 
@@ -319,10 +320,10 @@ impl Pipeline {
         let repo = root.display().to_string();
         let key = self.inner.app_key(&repo, &app_path, req);
         let registry = self.inner.registry();
-        let (manifests, engine, reads, used, _secret) = self
+        let (manifests, engine, reads, used, _secret, remote) = self
             .inner
             .render_tree(&registry, tree, &app_path, req, &repo, "local", &key)?;
-        let digest = input_digest(&key, &used, &reads);
+        let digest = input_digest(&key, &used, &reads, &remote);
         Ok(Generated {
             commit: String::new(),
             manifests: Arc::new(manifests),
@@ -361,11 +362,22 @@ fn check_dir<B: Backend>(
     }
 }
 
-fn input_digest(key: &AppKey, used: &Used, reads: &ReadSet) -> String {
+/// What [`Inner::render_tree`] returns: manifests, engine, the app tree's
+/// reads, the renderers used, whether a file was decrypted, and the remote
+/// bases read.
+type TreeRender = (Vec<String>, String, ReadSet, Used, bool, RemoteUse);
+
+fn input_digest(key: &AppKey, used: &Used, reads: &ReadSet, remote: &RemoteUse) -> String {
     let mut h = Sha256::new();
     h.update(key);
     used.hash_into(&mut h);
     reads.hash_into(&mut h);
+    // The commits remote bases resolved to (nothing when there are none,
+    // so digests of renders without them are unchanged).
+    for base in &remote.bases {
+        h.update((base.len() as u64).to_le_bytes());
+        h.update(base.as_bytes());
+    }
     hex::encode(h.finalize())
 }
 
@@ -378,9 +390,10 @@ impl Inner {
     }
 
     /// Whether a render may stay in the cache: renders that decrypted a
-    /// file only when the secret settings allow it.
+    /// file only when the secret settings allow it; renders that read a
+    /// remote base at a ref that may move, never.
     fn keep(&self, r: &Rendered) -> bool {
-        !r.secret || self.secrets().is_some_and(|s| s.cache)
+        !r.remote_unpinned && (!r.secret || self.secrets().is_some_and(|s| s.cache))
     }
 
     fn registry(&self) -> Arc<Registry> {
@@ -443,7 +456,7 @@ impl Inner {
         }
         ran.store(true, Ordering::Relaxed);
         self.cache.count_render();
-        let (manifests, engine, read_set, used, secret) = self.render_tree(
+        let (manifests, engine, read_set, used, secret, remote) = self.render_tree(
             registry,
             tree,
             app_path,
@@ -453,12 +466,13 @@ impl Inner {
             &key,
         )?;
         let rendered = Arc::new(Rendered {
-            input_digest: input_digest(&key, &used, &read_set),
+            input_digest: input_digest(&key, &used, &read_set, &remote),
             used,
             read_set,
             manifests: Arc::new(manifests),
             engine,
             secret,
+            remote_unpinned: remote.unpinned,
         });
         if self.keep(&rendered) {
             self.cache.remember(key, rendered.clone());
@@ -479,7 +493,7 @@ impl Inner {
         repo: &str,
         revision: &str,
         key: &AppKey,
-    ) -> Result<(Vec<String>, String, ReadSet, Used, bool), PipelineError> {
+    ) -> Result<TreeRender, PipelineError> {
         check_dir(&tree, app_path, repo, revision)?;
         let mut used = Used::default();
         let fail = |engine: &str, source: RenderError| PipelineError::Render {
@@ -536,10 +550,18 @@ impl Inner {
         let decrypting = self
             .secrets()
             .map(|s| Arc::new(Decrypting::new(shared.clone(), s.opener, repo)));
-        let source: Arc<dyn Source + Send + Sync> = match &decrypting {
+        let local: Arc<dyn Source + Send + Sync> = match &decrypting {
             Some(d) => d.clone(),
             None => shared.clone(),
         };
+        // `.kiln-remote/...` reads are remote bases, served through the Git
+        // cache (see `remote.rs`).
+        let remote = Arc::new(RemoteReads::new(
+            local,
+            self.git.clone(),
+            self.options.limits,
+        ));
+        let source: Arc<dyn Source + Send + Sync> = remote.clone();
         // A file that could not be decrypted fails the render with its own
         // error, whatever the renderer made of it.
         let check = |engine: &str| match decrypting.as_ref().map(|d| d.take_outcome()) {
@@ -579,6 +601,6 @@ impl Inner {
             manifests = transformed.map_err(|e| fail(&t.engine, e))?;
         }
         let reads = shared.with(|t| t.take_read_set());
-        Ok((manifests, engine, reads, used, secret))
+        Ok((manifests, engine, reads, used, secret, remote.used()))
     }
 }

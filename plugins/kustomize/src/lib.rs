@@ -31,6 +31,19 @@ impl Plugin for Kustomize {
         let files = HostFiles::default();
         let built = kiln_kustomize::build(&files, &req.app_path);
         if let Some(e) = files.failure.into_inner() {
+            // A remote base the host refused: the build's error names the
+            // kustomization file and the entry (and carries the host's cause).
+            if let Err(k) = &built
+                && e.file
+                    .as_deref()
+                    .is_some_and(|f| f.starts_with(kiln_kustomize::remote::REMOTE_DIR))
+            {
+                let mut out = to_plugin_error(k.clone());
+                if e.kind == ErrorKind::ResourceExhausted {
+                    out.kind = e.kind;
+                }
+                return Err(out);
+            }
             return Err(e);
         }
         let mut objects = built.map_err(to_plugin_error)?;
