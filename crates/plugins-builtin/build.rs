@@ -27,6 +27,10 @@ fn main() {
         "plugins/directory",
         "plugins/kustomize",
         "crates/kustomize",
+        "plugins/helm",
+        "crates/helm",
+        "crates/gotmpl",
+        "crates/goyaml",
         "plugins/set-labels",
         "plugins/testing",
         "crates/plugin-sdk",
@@ -54,6 +58,7 @@ fn main() {
     for name in [
         "kiln_plugin_directory",
         "kiln_plugin_kustomize",
+        "kiln_plugin_helm",
         "kiln_plugin_set_labels",
         "kiln_plugin_hostile",
         "kiln_plugin_hello",

@@ -20,6 +20,10 @@ pub const BUILTINS: &[Builtin] = &[
         wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_directory.wasm")),
     },
     Builtin {
+        name: "helm",
+        wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_helm.wasm")),
+    },
+    Builtin {
         name: "kustomize",
         wasm: include_bytes!(concat!(env!("OUT_DIR"), "/kiln_plugin_kustomize.wasm")),
     },

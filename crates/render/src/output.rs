@@ -2,16 +2,7 @@
 //!
 //! Kustomize turns each object into JSON and hands it to `sigs.k8s.io/yaml`,
 //! which reads it with go-yaml v2 and writes it back with go-yaml v2's
-//! `Marshal`. The submodules reproduce that writer byte for byte: scalars
-//! and key order ([`encode`]), when a string must be quoted ([`resolve`]),
-//! and the emitter's layout, quoting, escaping and folding ([`emitter`]).
-//! [`json`] reads the input with numbers rounded as Go rounds them.
-
-mod emitter;
-mod encode;
-mod json;
-mod resolve;
-mod unicode;
+//! `Marshal`; `kiln-goyaml` reproduces that writer byte for byte.
 
 use serde::de::{Error as _, IgnoredAny};
 
@@ -23,16 +14,16 @@ pub fn manifests_to_yaml(manifests: &[String]) -> Result<String, serde_json::Err
         // serde_json checks the text and words any error; `json` then reads
         // it with exact numbers.
         serde_json::from_str::<IgnoredAny>(m)?;
-        let v = json::parse(m).ok_or_else(|| {
+        let v = kiln_goyaml::parse_json(m).ok_or_else(|| {
             serde_json::Error::custom(format!(
                 "malformed JSON or nesting deeper than {}",
-                json::MAX_DEPTH
+                kiln_goyaml::MAX_DEPTH
             ))
         })?;
         if i > 0 {
             out.push_str("---\n");
         }
-        out.push_str(&emitter::Emitter::new().document(&v));
+        out.push_str(&kiln_goyaml::to_yaml(&v));
     }
     Ok(out)
 }

@@ -1,0 +1,3 @@
+{{- define "errors.inner" -}}
+{{ required "inner value required" .Values.inner }}
+{{- end -}}

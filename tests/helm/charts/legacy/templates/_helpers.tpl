@@ -1,0 +1,3 @@
+{{- define "legacy.fullname" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name -}}
+{{- end -}}
