@@ -40,7 +40,7 @@ fn start(root: &std::path::Path) -> (GitDaemon, tempfile::TempDir, Kiln) {
 }
 
 /// A repository as Argo CD sends it: every credential field present, empty.
-fn repository(url: &str) -> v1::Repository {
+pub(crate) fn repository(url: &str) -> v1::Repository {
     v1::Repository {
         repo: Some(url.into()),
         username: Some(String::new()),
@@ -68,7 +68,7 @@ fn repository(url: &str) -> v1::Repository {
 }
 
 /// A ManifestRequest with everything the application-controller fills.
-fn manifest_request(url: &str, source: v1::ApplicationSource) -> pb::ManifestRequest {
+pub(crate) fn manifest_request(url: &str, source: v1::ApplicationSource) -> pb::ManifestRequest {
     pb::ManifestRequest {
         repo: Some(repository(url)),
         revision: source.target_revision().to_owned(),
@@ -108,7 +108,7 @@ fn manifest_request(url: &str, source: v1::ApplicationSource) -> pb::ManifestReq
     }
 }
 
-fn git_source(url: &str, path: &str, revision: &str) -> v1::ApplicationSource {
+pub(crate) fn git_source(url: &str, path: &str, revision: &str) -> v1::ApplicationSource {
     v1::ApplicationSource {
         repo_url: Some(url.into()),
         path: Some(path.into()),

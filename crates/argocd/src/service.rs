@@ -62,20 +62,36 @@ pub fn service(
         .max_encoding_message_size(options.max_message_size)
 }
 
-/// Runs a unary handler inside its span; a failure is logged once there.
-async fn unary<Resp, Fut>(span: Span, fut: Fut) -> Result<Response<Resp>, Status>
+/// Runs a unary handler inside its span and the caller's deadline (answered
+/// DEADLINE_EXCEEDED, as `kiln.v1` does, not tonic's CANCELLED); a failure
+/// is logged once there.
+async fn unary<Req, Resp, Fut>(
+    request: Request<Req>,
+    name: &'static str,
+    span: impl FnOnce(&Req) -> Span,
+    handler: impl FnOnce(Req) -> Fut,
+) -> Result<Response<Resp>, Status>
 where
     Fut: Future<Output = Result<Resp, Error>>,
 {
+    let limit = kiln_server::deadline::from_metadata(request.metadata());
+    let q = request.into_inner();
+    let span = span(&q);
+    let answer = async move {
+        handler(q).await.map_err(|e| {
+            let status = crate::error::to_status(&e);
+            warn!(code = ?status.code(), error = %e, "request failed");
+            status
+        })
+    };
     async move {
-        match fut.await {
-            Ok(r) => Ok(Response::new(r)),
-            Err(e) => {
-                let status = crate::error::to_status(&e);
-                warn!(code = ?status.code(), error = %e, "request failed");
-                Err(status)
-            }
+        let r = kiln_server::deadline::within(limit, true, name, answer).await;
+        if let Err(status) = &r
+            && status.code() == tonic::Code::DeadlineExceeded
+        {
+            warn!("the caller's deadline passed");
         }
+        r.map(Response::new)
     }
     .instrument(span)
     .await
@@ -99,15 +115,16 @@ impl RepoServerService for ArgoRepoServer {
         &self,
         request: Request<pb::ManifestRequest>,
     ) -> Result<Response<pb::ManifestResponse>, Status> {
-        let q = request.into_inner();
-        let span = info_span!(
-            "argocd.GenerateManifest",
-            repo = %repo_field(q.repo.as_ref()),
-            revision = %q.revision,
-            app = %q.app_name,
-            path = %q.application_source.as_ref().map_or("", |s| s.path()),
-        );
-        unary(span, self.generate(q)).await
+        let span = |q: &pb::ManifestRequest| {
+            info_span!(
+                "argocd.GenerateManifest",
+                repo = %repo_field(q.repo.as_ref()),
+                revision = %q.revision,
+                app = %q.app_name,
+                path = %q.application_source.as_ref().map_or("", |s| s.path()),
+            )
+        };
+        unary(request, "GenerateManifest", span, |q| self.generate(q)).await
     }
 
     async fn generate_manifest_with_files(
@@ -121,31 +138,30 @@ impl RepoServerService for ArgoRepoServer {
         &self,
         request: Request<pb::TestRepositoryRequest>,
     ) -> Result<Response<pb::TestRepositoryResponse>, Status> {
-        let q = request.into_inner();
-        let span = info_span!("argocd.TestRepository", repo = %repo_field(q.repo.as_ref()));
-        unary(span, self.test_repo(q)).await
+        let span = |q: &pb::TestRepositoryRequest| info_span!("argocd.TestRepository", repo = %repo_field(q.repo.as_ref()));
+        unary(request, "TestRepository", span, |q| self.test_repo(q)).await
     }
 
     async fn resolve_revision(
         &self,
         request: Request<pb::ResolveRevisionRequest>,
     ) -> Result<Response<pb::ResolveRevisionResponse>, Status> {
-        let q = request.into_inner();
-        let span = info_span!(
-            "argocd.ResolveRevision",
-            repo = %repo_field(q.repo.as_ref()),
-            revision = %q.ambiguous_revision,
-        );
-        unary(span, self.resolve(q)).await
+        let span = |q: &pb::ResolveRevisionRequest| {
+            info_span!(
+                "argocd.ResolveRevision",
+                repo = %repo_field(q.repo.as_ref()),
+                revision = %q.ambiguous_revision,
+            )
+        };
+        unary(request, "ResolveRevision", span, |q| self.resolve(q)).await
     }
 
     async fn list_refs(
         &self,
         request: Request<pb::ListRefsRequest>,
     ) -> Result<Response<pb::Refs>, Status> {
-        let q = request.into_inner();
-        let span = info_span!("argocd.ListRefs", repo = %repo_field(q.repo.as_ref()));
-        unary(span, self.refs(q)).await
+        let span = |q: &pb::ListRefsRequest| info_span!("argocd.ListRefs", repo = %repo_field(q.repo.as_ref()));
+        unary(request, "ListRefs", span, |q| self.refs(q)).await
     }
 
     async fn list_oci_tags(
@@ -159,13 +175,14 @@ impl RepoServerService for ArgoRepoServer {
         &self,
         request: Request<pb::ListAppsRequest>,
     ) -> Result<Response<pb::AppList>, Status> {
-        let q = request.into_inner();
-        let span = info_span!(
-            "argocd.ListApps",
-            repo = %repo_field(q.repo.as_ref()),
-            revision = %q.revision,
-        );
-        unary(span, self.apps(q)).await
+        let span = |q: &pb::ListAppsRequest| {
+            info_span!(
+                "argocd.ListApps",
+                repo = %repo_field(q.repo.as_ref()),
+                revision = %q.revision,
+            )
+        };
+        unary(request, "ListApps", span, |q| self.apps(q)).await
     }
 
     async fn list_plugins(
@@ -179,28 +196,33 @@ impl RepoServerService for ArgoRepoServer {
         &self,
         request: Request<pb::RepoServerAppDetailsQuery>,
     ) -> Result<Response<pb::RepoAppDetailsResponse>, Status> {
-        let q = request.into_inner();
-        let span = info_span!(
-            "argocd.GetAppDetails",
-            repo = %repo_field(q.repo.as_ref()),
-            revision = %q.source.as_ref().map_or("", |s| s.target_revision()),
-            app = %q.app_name,
-            path = %q.source.as_ref().map_or("", |s| s.path()),
-        );
-        unary(span, self.app_details(q)).await
+        let span = |q: &pb::RepoServerAppDetailsQuery| {
+            info_span!(
+                "argocd.GetAppDetails",
+                repo = %repo_field(q.repo.as_ref()),
+                revision = %q.source.as_ref().map_or("", |s| s.target_revision()),
+                app = %q.app_name,
+                path = %q.source.as_ref().map_or("", |s| s.path()),
+            )
+        };
+        unary(request, "GetAppDetails", span, |q| self.app_details(q)).await
     }
 
     async fn get_revision_metadata(
         &self,
         request: Request<pb::RepoServerRevisionMetadataRequest>,
     ) -> Result<Response<v1alpha1::RevisionMetadata>, Status> {
-        let q = request.into_inner();
-        let span = info_span!(
-            "argocd.GetRevisionMetadata",
-            repo = %repo_field(q.repo.as_ref()),
-            revision = %q.revision,
-        );
-        unary(span, self.revision_metadata(q)).await
+        let span = |q: &pb::RepoServerRevisionMetadataRequest| {
+            info_span!(
+                "argocd.GetRevisionMetadata",
+                repo = %repo_field(q.repo.as_ref()),
+                revision = %q.revision,
+            )
+        };
+        unary(request, "GetRevisionMetadata", span, |q| {
+            self.revision_metadata(q)
+        })
+        .await
     }
 
     async fn get_oci_metadata(
@@ -242,14 +264,18 @@ impl RepoServerService for ArgoRepoServer {
         &self,
         request: Request<pb::UpdateRevisionForPathsRequest>,
     ) -> Result<Response<pb::UpdateRevisionForPathsResponse>, Status> {
-        let q = request.into_inner();
-        let span = info_span!(
-            "argocd.UpdateRevisionForPaths",
-            repo = %repo_field(q.repo.as_ref()),
-            revision = %q.revision,
-            synced = %q.synced_revision,
-            app = %q.app_name,
-        );
-        unary(span, self.update_revision(q)).await
+        let span = |q: &pb::UpdateRevisionForPathsRequest| {
+            info_span!(
+                "argocd.UpdateRevisionForPaths",
+                repo = %repo_field(q.repo.as_ref()),
+                revision = %q.revision,
+                synced = %q.synced_revision,
+                app = %q.app_name,
+            )
+        };
+        unary(request, "UpdateRevisionForPaths", span, |q| {
+            self.update_revision(q)
+        })
+        .await
     }
 }

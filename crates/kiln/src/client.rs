@@ -1,12 +1,18 @@
 //! gRPC client commands: `kiln get`, and `kiln resolve --server`.
 
-use std::{io::Write, sync::Arc};
+use std::{
+    io::Write,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use kiln_git::{CacheOptions, GitCache};
 use kiln_proto::kiln::v1::{
     GenerateManifestsRequest, ResolveRevisionRequest, repo_server_client::RepoServerClient,
 };
+
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Identity};
 
 use crate::cli::{GetArgs, ResolveArgs, default_cache_dir};
 
@@ -14,21 +20,203 @@ fn status_error(s: tonic::Status) -> anyhow::Error {
     anyhow!("{:?}: {}", s.code(), s.message())
 }
 
-async fn connect(server: &str) -> Result<RepoServerClient<tonic::transport::Channel>> {
-    let url = if server.contains("://") {
-        server.to_owned()
-    } else {
-        format!("http://{server}")
+async fn connect(
+    server: &str,
+    tls: &ClientTlsArgs,
+) -> Result<RepoServerClient<tonic::transport::Channel>> {
+    Ok(RepoServerClient::new(tls.channel(server).await?))
+}
+
+/// TLS flags of the client commands. A server given without a scheme is
+/// called over TLS when any of them is set, else in plaintext.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ClientTlsArgs {
+    /// Verify the server's certificate against this CA (PEM); implies TLS.
+    #[arg(long, env = "KILN_TLS_CA", value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Client certificate (PEM) for servers that require mutual TLS; needs --tls-key.
+    #[arg(
+        long,
+        env = "KILN_CLIENT_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<PathBuf>,
+    /// Private key of --tls-cert (PEM).
+    #[arg(
+        long,
+        env = "KILN_CLIENT_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<PathBuf>,
+    /// Use TLS without verifying the server's certificate, as `argocd
+    /// --insecure` does: for a server with a self-signed certificate.
+    #[arg(long, conflicts_with = "tls_ca")]
+    pub insecure_skip_verify: bool,
+}
+
+impl ClientTlsArgs {
+    fn any(&self) -> bool {
+        self.tls_ca.is_some() || self.tls_cert.is_some() || self.insecure_skip_verify
+    }
+
+    /// A channel to `server` (`host:port` or a URL) with these settings.
+    pub async fn channel(&self, server: &str) -> Result<tonic::transport::Channel> {
+        let url = if server.contains("://") {
+            server.to_owned()
+        } else if self.any() {
+            format!("https://{server}")
+        } else {
+            format!("http://{server}")
+        };
+        let uri: http::Uri = url
+            .parse()
+            .with_context(|| format!("server address {url}"))?;
+        let https = uri.scheme_str() == Some("https");
+        if !https {
+            if self.any() {
+                bail!("{url}: TLS flags given for a plaintext http:// server");
+            }
+            return Endpoint::from_shared(url.clone())?
+                .connect()
+                .await
+                .with_context(|| format!("connecting to {url}"));
+        }
+        let identity = match (&self.tls_cert, &self.tls_key) {
+            (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
+            _ => None,
+        };
+        if self.insecure_skip_verify {
+            return insecure_channel(&uri, identity)
+                .await
+                .with_context(|| format!("connecting to {url}"));
+        }
+        let Some(ca) = &self.tls_ca else {
+            bail!(
+                "{url}: TLS needs --tls-ca FILE (or --insecure-skip-verify for a self-signed server)"
+            );
+        };
+        let mut tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read(ca)?));
+        if let Some((c, k)) = identity {
+            tls = tls.identity(Identity::from_pem(c, k));
+        }
+        Endpoint::from_shared(url.clone())?
+            .tls_config(tls)
+            .with_context(|| format!("TLS settings for {url}"))?
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {url}"))
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+}
+
+/// A TLS channel that accepts any server certificate (the handshake's
+/// signatures are still checked), with an optional client identity.
+async fn insecure_channel(
+    uri: &http::Uri,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+) -> Result<tonic::transport::Channel> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
+
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(NoVerify(provider)));
+    let mut config = match identity {
+        Some((cert, key)) => {
+            let certs = CertificateDer::pem_slice_iter(&cert)
+                .collect::<Result<Vec<_>, _>>()
+                .context("client certificate")?;
+            let key = PrivateKeyDer::from_pem_slice(&key).context("client key")?;
+            builder.with_client_auth_cert(certs, key)?
+        }
+        None => builder.with_no_client_auth(),
     };
-    RepoServerClient::connect(url.clone())
-        .await
-        .with_context(|| format!("connecting to {url}"))
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let host = uri
+        .host()
+        .ok_or_else(|| anyhow!("{uri}: no host"))?
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let port = uri.port_u16().unwrap_or(443);
+    let name = ServerName::try_from(host.clone())?;
+    let service = tower::service_fn(move |_: http::Uri| {
+        let (connector, host, name) = (connector.clone(), host.clone(), name.clone());
+        async move {
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), port)).await?;
+            tcp.set_nodelay(true)?;
+            let tls = connector.connect(name, tcp).await?;
+            Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(tls))
+        }
+    });
+    // The connector does TLS itself; tonic sees a plain stream.
+    let plain = format!("http://{}", uri.authority().map_or("", |a| a.as_str()));
+    Ok(Endpoint::from_shared(plain)?
+        .connect_with_connector(service)
+        .await?)
+}
+
+/// Accepts any server certificate; checks the handshake signatures with the
+/// provider's algorithms so the connection is still a sound TLS session.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
 }
 
 /// Prints the commit a revision resolves to.
 pub async fn resolve(args: ResolveArgs) -> Result<()> {
     let sha = if let Some(server) = &args.server {
-        let mut client = connect(server).await?;
+        let mut client = connect(server, &args.tls).await?;
         client
             .resolve_revision(ResolveRevisionRequest {
                 repo_url: args.repo.clone(),
@@ -55,7 +243,7 @@ pub async fn resolve(args: ResolveArgs) -> Result<()> {
 
 /// Asks a server to render an app and prints the manifests.
 pub async fn get(args: GetArgs) -> Result<()> {
-    let mut client = connect(&args.server).await?;
+    let mut client = connect(&args.server, &args.tls).await?;
     let mut request = tonic::Request::new(GenerateManifestsRequest {
         repo_url: args.repo.clone(),
         revision: args.revision.clone(),

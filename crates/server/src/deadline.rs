@@ -7,7 +7,7 @@ use tonic::{Status, metadata::MetadataMap};
 
 /// Parses a `grpc-timeout` header value: up to 8 digits and a unit
 /// (H, M, S, m, u, n).
-pub(crate) fn parse(value: &str) -> Option<Duration> {
+pub fn parse(value: &str) -> Option<Duration> {
     if value.len() < 2 || value.len() > 9 {
         return None;
     }
@@ -25,7 +25,7 @@ pub(crate) fn parse(value: &str) -> Option<Duration> {
 }
 
 /// The caller's deadline, if it sent one.
-pub(crate) fn from_metadata(md: &MetadataMap) -> Option<Duration> {
+pub fn from_metadata(md: &MetadataMap) -> Option<Duration> {
     md.get("grpc-timeout")
         .and_then(|v| v.to_str().ok())
         .and_then(parse)
@@ -33,7 +33,7 @@ pub(crate) fn from_metadata(md: &MetadataMap) -> Option<Duration> {
 
 /// Runs `fut` within the deadline. Unary handlers pass `margin = true` to
 /// finish a little before tonic's own timer, which would answer CANCELLED.
-pub(crate) async fn within<T>(
+pub async fn within<T>(
     deadline: Option<Duration>,
     margin: bool,
     what: &str,

@@ -7,6 +7,9 @@ pub enum ServeError {
     /// The reflection service could not be built from the descriptors.
     #[error("building server reflection: {0}")]
     Reflection(#[from] tonic_reflection::server::Error),
+    /// The TLS settings cannot be used.
+    #[error("TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     /// The HTTP/2 server failed.
     #[error("gRPC server: {0}")]
     Transport(#[from] tonic::transport::Error),

@@ -6,6 +6,10 @@
 //! grpcurl and any gRPC client work out of the box. The mapping from pipeline
 //! errors to gRPC statuses lives in one place, `status.rs`.
 //!
+//! [`TlsOptions`] turns the listener's TLS flags (PEM files, a self-signed
+//! certificate made at start, a client CA for mutual TLS) into tonic's rustls
+//! configuration for [`router_with`].
+//!
 //! It holds no render logic of its own.
 //!
 //! ```no_run
@@ -23,14 +27,16 @@
 
 #![forbid(unsafe_code)]
 
-mod deadline;
+pub mod deadline;
 mod error;
 mod service;
 mod status;
+mod tls;
 mod watch;
 
 pub use self::{
     error::ServeError,
-    service::{RepoServerService, router, serve, serve_router},
+    service::{RepoServerService, router, router_with, serve, serve_router},
     status::to_status,
+    tls::{TlsError, TlsOptions, self_signed},
 };

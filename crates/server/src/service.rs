@@ -38,8 +38,23 @@ impl RepoServerService {
 }
 
 /// The full gRPC router: `kiln.v1.RepoServer`, `grpc.health.v1.Health` and
-/// server reflection v1 and v1alpha.
+/// server reflection v1 and v1alpha, over plaintext (h2c).
 pub fn router(pipeline: Pipeline) -> Result<tonic::transport::server::Router, ServeError> {
+    Ok(router_with(pipeline, None)?.0)
+}
+
+/// [`router`] with TLS when `tls` is given, and the health reporter so
+/// services added to the router can be reported as serving.
+pub fn router_with(
+    pipeline: Pipeline,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+) -> Result<
+    (
+        tonic::transport::server::Router,
+        tonic_health::server::HealthReporter,
+    ),
+    ServeError,
+> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     // The reporter only writes to a watch channel; setting the status is synchronous in effect.
     let reporter = health_reporter.clone();
@@ -62,11 +77,16 @@ pub fn router(pipeline: Pipeline) -> Result<tonic::transport::server::Router, Se
     let svc = RepoServerServer::new(RepoServerService::new(pipeline))
         .max_decoding_message_size(4 << 20)
         .max_encoding_message_size(8 << 20);
-    Ok(Server::builder()
+    let mut server = Server::builder();
+    if let Some(tls) = tls {
+        server = server.tls_config(tls)?;
+    }
+    let router = server
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(svc))
+        .add_service(svc);
+    Ok((router, health_reporter))
 }
 
 /// Serves the router on `listener` until `shutdown` completes.
@@ -90,7 +110,7 @@ pub async fn serve_router(
     let incoming = tonic::transport::server::TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(std::time::Duration::from_secs(60)));
-    info!(%addr, "serving kiln.v1");
+    info!(%addr, "serving gRPC");
     router
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
