@@ -1,4 +1,5 @@
-//! The optional YAML configuration file: repository credentials.
+//! The optional YAML configuration file: repository credentials and the
+//! `secrets:` section (keyring and key policy, see kiln-secrets).
 //!
 //! ```yaml
 //! credentials:
@@ -24,6 +25,8 @@ use serde::Deserialize;
 struct File {
     #[serde(default)]
     credentials: Vec<Entry>,
+    #[serde(default)]
+    secrets: Option<kiln_secrets::SecretsConfig>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,12 +43,20 @@ struct Entry {
     allow_plain_http: bool,
 }
 
-/// Loads credentials from the config file; secrets are read now and never logged.
-pub fn load_credentials(path: &Path) -> Result<Credentials> {
+fn load(path: &Path) -> Result<File> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading config {}", path.display()))?;
-    let file: File = serde_yaml::from_str(&text)
-        .with_context(|| format!("parsing config {}", path.display()))?;
+    serde_yaml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))
+}
+
+/// The `secrets:` section of the config file (keyring, policy), if any.
+pub fn load_secrets(path: &Path) -> Result<Option<kiln_secrets::SecretsConfig>> {
+    Ok(load(path)?.secrets)
+}
+
+/// Loads credentials from the config file; secrets are read now and never logged.
+pub fn load_credentials(path: &Path) -> Result<Credentials> {
+    let file = load(path)?;
     let mut creds = Credentials::default();
     for (i, e) in file.credentials.into_iter().enumerate() {
         let at = || format!("{}: credentials[{i}] ({})", path.display(), e.url);

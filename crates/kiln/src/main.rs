@@ -11,6 +11,7 @@ mod config;
 mod logging;
 mod plugins;
 mod render;
+mod secrets;
 mod serve;
 
 use std::process::ExitCode;
@@ -37,6 +38,7 @@ fn main() -> ExitCode {
             cli::Command::Resolve(args) => client::resolve(args).await,
             cli::Command::Get(args) => client::get(args).await,
             cli::Command::Plugins(args) => plugins::command(args),
+            cli::Command::Secrets(args) => secrets::command(args),
         }
     });
     match result {

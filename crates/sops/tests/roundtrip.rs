@@ -287,8 +287,7 @@ fn keyring_from_env_values_reads_both_sources() {
 #[allow(clippy::disallowed_methods)]
 fn real_sops_decrypts_kiln_output() {
     let have = std::process::Command::new("sops")
-        .arg("--version")
-        .arg("--disable-version-check")
+        .args(["--disable-version-check", "--version"])
         .output();
     if have.is_err() {
         if std::env::var("KILN_REQUIRE_SOPS").as_deref() == Ok("1") {
