@@ -430,7 +430,9 @@ impl Kiln {
             .expect("kiln starts");
         let log = Arc::new(Mutex::new(Vec::new()));
         collect_lines(child.stderr.take().unwrap(), log.clone());
-        let deadline = Instant::now() + Duration::from_secs(20);
+        // Generous: a first start compiles every built-in plugin, and a
+        // debug build on a busy 2-core machine can take a while.
+        let deadline = Instant::now() + Duration::from_secs(90);
         let addr = loop {
             if let Some(a) = log
                 .lock()

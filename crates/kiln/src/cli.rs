@@ -41,6 +41,8 @@ pub enum Command {
     Get(GetArgs),
     /// List, inspect or check renderer plugins.
     Plugins(PluginsArgs),
+    /// Encrypt, decrypt, edit and re-key SOPS files, as sops does.
+    Secrets(crate::secrets::SecretsArgs),
 }
 
 /// `kiln plugins`.
@@ -161,6 +163,8 @@ pub struct ServeArgs {
     #[arg(long, env = "KILN_ARGOCD_API", default_value_t = true, action = clap::ArgAction::Set)]
     pub argocd_api: bool,
     #[command(flatten)]
+    pub tls: crate::serve::ServeTlsArgs,
+    #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
     pub plugins: PluginArgs,
@@ -191,6 +195,8 @@ pub struct RenderArgs {
     /// Default namespace for namespaced objects.
     #[arg(long, short = 'n', default_value = "")]
     pub namespace: String,
+    #[command(flatten)]
+    pub helm: HelmArgs,
     /// Transformer to run after the generator, as ENGINE or
     /// ENGINE=CONFIG_JSON; repeatable, in order.
     #[arg(long = "transform", value_parser = parse_transform)]
@@ -231,6 +237,8 @@ pub struct ResolveArgs {
     /// Directory for the Git mirrors when resolving in-process.
     #[arg(long, env = "KILN_CLI_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: crate::client::ClientTlsArgs,
 }
 
 /// `kiln get`.
@@ -262,6 +270,8 @@ pub struct GetArgs {
     /// Deadline for the call.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    #[command(flatten)]
+    pub tls: crate::client::ClientTlsArgs,
 }
 
 fn parse_transform(s: &str) -> Result<(String, Option<String>), String> {
@@ -288,4 +298,90 @@ pub fn default_cache_dir(sub: &str) -> PathBuf {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
         .unwrap_or_else(std::env::temp_dir);
     base.join("kiln").join(sub)
+}
+
+/// Helm's flags of `kiln render`, with `helm template`'s meanings; they
+/// become the `helm` engine's parameters.
+#[derive(Debug, Args, Default)]
+pub struct HelmArgs {
+    /// Helm: release name (.Release.Name).
+    #[arg(long)]
+    pub release_name: Option<String>,
+    /// Helm: values file, relative to the current directory; repeatable, in order.
+    #[arg(long = "values", short = 'f')]
+    pub values: Vec<String>,
+    /// Helm: set a value (a.b=c, list[0]=x, escaped a\.b=c); repeatable.
+    #[arg(long = "set")]
+    pub set: Vec<String>,
+    /// Helm: set a value as a string; repeatable.
+    #[arg(long = "set-string")]
+    pub set_string: Vec<String>,
+    /// Helm: set a value from JSON; repeatable.
+    #[arg(long = "set-json")]
+    pub set_json: Vec<String>,
+    /// Helm: set a value from a file's contents (K=PATH); repeatable.
+    #[arg(long = "set-file")]
+    pub set_file: Vec<String>,
+    /// Helm: Kubernetes version for .Capabilities.
+    #[arg(long)]
+    pub kube_version: Option<String>,
+    /// Helm: extra API versions for .Capabilities; repeatable.
+    #[arg(long = "api-versions")]
+    pub api_versions: Vec<String>,
+    /// Helm: leave out crds/.
+    #[arg(long)]
+    pub skip_crds: bool,
+    /// Helm: leave out test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Helm: do not validate values against values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+}
+
+impl HelmArgs {
+    /// The `helm` engine parameters these flags give; `rebase` turns a
+    /// path given on the command line into one relative to the chart.
+    pub fn parameters(&self, rebase: &dyn Fn(&str) -> String) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let list = |out: &mut Vec<(String, String)>, key: &str, items: Vec<String>| {
+            if !items.is_empty() {
+                out.push((key.to_owned(), serde_json::Value::from(items).to_string()));
+            }
+        };
+        if let Some(n) = &self.release_name {
+            out.push(("release-name".into(), n.clone()));
+        }
+        list(
+            &mut out,
+            "values",
+            self.values.iter().map(|v| rebase(v)).collect(),
+        );
+        list(&mut out, "set", self.set.clone());
+        list(&mut out, "set-string", self.set_string.clone());
+        list(&mut out, "set-json", self.set_json.clone());
+        let files = self
+            .set_file
+            .iter()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, p)) => format!("{k}={}", rebase(p)),
+                None => kv.clone(),
+            })
+            .collect();
+        list(&mut out, "set-file", files);
+        if let Some(v) = &self.kube_version {
+            out.push(("kube-version".into(), v.clone()));
+        }
+        list(&mut out, "api-versions", self.api_versions.clone());
+        for (on, key) in [
+            (self.skip_crds, "skip-crds"),
+            (self.skip_tests, "skip-tests"),
+            (self.skip_schema_validation, "skip-schema-validation"),
+        ] {
+            if on {
+                out.push((key.into(), "true".into()));
+            }
+        }
+        out
+    }
 }

@@ -44,6 +44,9 @@ pub async fn run(args: RenderArgs) -> Result<()> {
                 .with_context(|| format!("opening cache directory {}", dir.display()))?,
         );
         let pipeline = Pipeline::with_renderers(git, options, renderers);
+        pipeline.set_secrets(crate::secrets::env_settings()?);
+        req.parameters
+            .extend(args.helm.parameters(&|p: &str| p.to_owned()));
         req.repo_url = repo.clone();
         req.revision = args.revision.clone();
         req.path = args.path.clone();
@@ -69,11 +72,18 @@ pub async fn run(args: RenderArgs) -> Result<()> {
             )
         })?;
         req.path = rel.to_string_lossy().into_owned();
+        // Helm's file flags name files from the current directory; the
+        // engine reads them relative to the chart folder.
+        req.parameters.extend(
+            args.helm
+                .parameters(&|p: &str| relative_to(&app, &absolute(&cwd, Path::new(p)))),
+        );
         // No Git cache is used; the pipeline still needs one to exist, so it
         // gets an empty one in a private temporary directory.
         let scratch = std::env::temp_dir().join(format!("kiln-local-{}", std::process::id()));
         let git = Arc::new(GitCache::open(CacheOptions::new(&scratch))?);
         let pipeline = Pipeline::with_renderers(git, options, renderers);
+        pipeline.set_secrets(crate::secrets::env_settings()?);
         let out = pipeline.render_local(&root, &req);
         let _ = std::fs::remove_dir_all(&scratch);
         out?
@@ -109,4 +119,20 @@ fn enclosing_work_tree(start: &Path) -> Option<PathBuf> {
         .ancestors()
         .find(|d| d.join(".git").exists())
         .map(Path::to_path_buf)
+}
+
+/// `to` as a `/`-separated path relative to the folder `from`, both absolute
+/// (`..` where `to` is outside `from`).
+fn relative_to(from: &Path, to: &Path) -> String {
+    let to = to.canonicalize().unwrap_or_else(|_| to.to_path_buf());
+    let a: Vec<_> = from.components().collect();
+    let b: Vec<_> = to.components().collect();
+    let common = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let mut parts: Vec<String> = vec!["..".to_owned(); a.len() - common];
+    parts.extend(
+        b[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
 }

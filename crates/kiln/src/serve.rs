@@ -54,6 +54,13 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         },
         plugins.renderers(),
     );
+    if let Some(path) = &args.config
+        && let Some(secrets) = crate::config::load_secrets(path)?
+    {
+        let settings = crate::secrets::server_settings(&secrets)
+            .with_context(|| format!("config {}: secrets", path.display()))?;
+        pipeline.set_secrets(Some(settings));
+    }
     let _reload = (args.plugins.plugin_dir.is_some() && !args.plugin_reload_interval.is_zero())
         .then(|| {
             let p = pipeline.clone();
@@ -63,6 +70,9 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 move |set| p.set_renderers(set),
             ))
         });
+    // TLS settings are checked (and a self-signed certificate made) before
+    // the listener is announced.
+    let tls = args.tls.options().server_config()?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -85,18 +95,64 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         }
         info!("shutting down");
     };
-    let mut router = kiln_server::router(pipeline.clone())?;
+    let (mut router, health) = kiln_server::router_with(pipeline.clone(), tls)?;
     if args.argocd_api {
         info!("serving Argo CD's repository.RepoServerService too");
         router = router.add_service(kiln_argocd::service(
             pipeline,
             kiln_argocd::ArgoCdOptions::default(),
         ));
+        tokio::spawn(async move {
+            health
+                .set_serving::<kiln_argocd::proto::repository::repo_server_service_server::RepoServerServiceServer<kiln_argocd::ArgoRepoServer>>()
+                .await;
+        });
     }
     if let Err(e) = kiln_server::serve_router(listener, router, shutdown).await {
         bail!("{e}");
     }
     Ok(())
+}
+
+/// TLS flags of `kiln serve`; with none of them the listener is plaintext (h2c).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeTlsArgs {
+    /// Serve TLS with this certificate chain (PEM); needs --tls-key.
+    #[arg(long, env = "KILN_TLS_CERT", value_name = "FILE")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// Private key of --tls-cert (PEM).
+    #[arg(long, env = "KILN_TLS_KEY", value_name = "FILE")]
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Serve TLS with a self-signed certificate made in memory at start, as
+    /// Argo CD's repo-server does by default.
+    #[arg(long, env = "KILN_TLS_SELF_SIGNED", conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls_self_signed: bool,
+    /// Extra DNS name or IP address of the self-signed certificate
+    /// (besides localhost, 127.0.0.1, ::1 and kiln); repeatable.
+    #[arg(
+        long,
+        env = "KILN_TLS_SELF_SIGNED_NAME",
+        value_delimiter = ',',
+        value_name = "NAME"
+    )]
+    pub tls_self_signed_name: Vec<String>,
+    /// Mutual TLS: refuse clients that do not present a certificate signed
+    /// by this CA (PEM).
+    #[arg(long, env = "KILN_TLS_CLIENT_CA", value_name = "FILE")]
+    pub tls_client_ca: Option<std::path::PathBuf>,
+}
+
+impl ServeTlsArgs {
+    /// The server crate's TLS options.
+    pub fn options(&self) -> kiln_server::TlsOptions {
+        kiln_server::TlsOptions {
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            self_signed: self.tls_self_signed,
+            self_signed_names: self.tls_self_signed_name.clone(),
+            client_ca: self.tls_client_ca.clone(),
+        }
+    }
 }
 
 /// Stops a background task when dropped.
