@@ -350,14 +350,14 @@ async fn helm_sources_map_to_the_helm_engine() {
     let res = c
         .generate_manifest(manifest_request(&url, source.clone()))
         .await;
-    match res {
-        // Until the helm engine exists (issue 6) the pipeline names it.
-        Err(e) => {
-            assert_eq!(e.code(), Code::FailedPrecondition, "{e:?}");
-            assert!(e.message().contains("helm"), "{e:?}");
-        }
-        Ok(r) => assert_eq!(r.into_inner().source_type, "Helm"),
-    }
+    // Rendered by Kiln's helm engine with Argo CD's release name, values
+    // files and parameters, and tracked as Argo CD's repo-server tracks.
+    let r = res.unwrap().into_inner();
+    assert_eq!(r.source_type, "Helm");
+    assert_eq!(r.manifests.len(), 1, "{:?}", r.manifests);
+    let cm: serde_json::Value = serde_json::from_str(&r.manifests[0]).unwrap();
+    assert_eq!(cm["kind"], "ConfigMap");
+    assert_eq!(cm["metadata"]["name"], "web");
     let details = c
         .get_app_details(pb::RepoServerAppDetailsQuery {
             repo: Some(repository(&url)),

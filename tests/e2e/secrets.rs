@@ -34,6 +34,7 @@ const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: 
 fn commit_apps(repo: &Repo) {
     let flux = fixture("enc/secret.flux.enc.yaml");
     let env = fixture("enc/app.enc.env");
+    let values = fixture("enc/values.enc.yaml");
     repo.commit(
         &[
             ("flux/secret.enc.yaml", &flux),
@@ -44,6 +45,13 @@ fn commit_apps(repo: &Repo) {
             ),
             ("kust/deploy.yaml", DEPLOY),
             ("kust/app.enc.env", &env),
+            ("chart/Chart.yaml", "apiVersion: v2\nname: shop\nversion: 1.0.0\n"),
+            ("chart/values.yaml", "secrets:\n  apiKey: unset\n"),
+            ("chart/secrets.enc.yaml", &values),
+            (
+                "chart/templates/secret.yaml",
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-api\nstringData:\n  apiKey: {{ .Values.secrets.apiKey | quote }}\n  smtpPassword: {{ .Values.secrets.smtp.password | quote }}\n",
+            ),
         ],
         "apps with encrypted secrets",
     );
@@ -111,6 +119,17 @@ async fn allowed_repositories_render_plaintext_and_others_are_denied() {
         name
     );
 
+    // Helm reading an encrypted values file named in the request.
+    let mut req = gen_req(&daemon.url("payments"), "main", "chart");
+    req.parameters.insert("release-name".into(), "shop".into());
+    req.parameters
+        .insert("values".into(), r#"["secrets.enc.yaml"]"#.into());
+    let objs = objects(&generate(&mut c, req).await.unwrap());
+    assert_eq!(objs.len(), 1, "{objs:?}");
+    assert_eq!(objs[0]["metadata"]["name"], "shop-api");
+    assert_eq!(objs[0]["stringData"]["apiKey"], "sk_live_51H8exampleKEY");
+    assert_eq!(objs[0]["stringData"]["smtpPassword"], "p@ss: word #1");
+
     // With `cache: false`, a render holding secrets is never served from cache.
     let again = generate(&mut c, gen_req(&daemon.url("payments"), "main", "flux"))
         .await
@@ -143,7 +162,13 @@ async fn allowed_repositories_render_plaintext_and_others_are_denied() {
         .collect::<String>();
     assert!(text.contains("settings"), "{text}");
 
-    let markers = ["s3cr3t", "tok_123456", "czNjcjN0LXA0c3M", "AGE-SECRET-KEY"];
+    let markers = [
+        "s3cr3t",
+        "tok_123456",
+        "czNjcjN0LXA0c3M",
+        "sk_live_51H8",
+        "AGE-SECRET-KEY",
+    ];
     let log = kiln.log_text();
     assert!(log.contains("decrypt-as-read enabled"), "{log}");
     for m in markers {
