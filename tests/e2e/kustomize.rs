@@ -104,6 +104,66 @@ async fn an_overlay_renders_over_grpc_as_json_objects() {
     assert_eq!(container["envFrom"][0]["configMapRef"]["name"], cm_name);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn helm_charts_are_inflated_in_the_kustomize_engine_over_grpc() {
+    let root = tempfile::tempdir().unwrap();
+    let repo = Repo::init(root.path(), "apps");
+    repo.commit(
+        &[
+            (
+                "app/kustomization.yaml",
+                "namePrefix: prod-\nhelmCharts:\n- name: web\n  releaseName: shop\n  namespace: shop\n  valuesInline:\n    replicas: 3\npatches:\n- target: {kind: Deployment}\n  patch: |-\n    - op: add\n      path: /metadata/labels\n      value: {patched: \"yes\"}\n",
+            ),
+            (
+                "app/charts/web/Chart.yaml",
+                "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+            ),
+            ("app/charts/web/values.yaml", "replicas: 1\nimage: nginx:1.25\n"),
+            (
+                "app/charts/web/templates/deploy.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\n  annotations:\n    ns: {{ .Release.Namespace }}\nspec:\n  replicas: {{ .Values.replicas }}\n  template:\n    spec:\n      containers:\n      - name: web\n        image: {{ .Values.image }}\n",
+            ),
+        ],
+        "chart",
+    );
+    let daemon = GitDaemon::start(root.path());
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(cache.path(), &["--allow-repo", "git://127.0.0.1:*/*"]);
+    let mut c = kiln.client().await;
+    let msgs = generate(&mut c, gen_req(&daemon.url("apps"), "main", "app"))
+        .await
+        .unwrap();
+    assert_eq!(msgs[0].engine, "kustomize");
+    let objs = objects_of(&msgs);
+    assert_eq!(objs.len(), 1, "{objs:?}");
+    let deploy = &objs[0];
+    assert_eq!(deploy["metadata"]["name"], "prod-shop-web");
+    assert_eq!(deploy["metadata"]["annotations"]["ns"], "shop");
+    assert_eq!(deploy["metadata"]["labels"]["patched"], "yes");
+    assert_eq!(deploy["spec"]["replicas"], 3);
+    assert_eq!(
+        deploy["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.25"
+    );
+
+    // A chart only in a remote chart repository is refused, by name.
+    let sha = repo.commit(
+        &[(
+            "app/kustomization.yaml",
+            "helmCharts:\n- name: redis\n  repo: https://charts.example.com\n  version: 1.0.0\n",
+        )],
+        "remote chart",
+    );
+    let err = generate(&mut c, gen_req(&daemon.url("apps"), &sha, "app"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("app/kustomization.yaml")
+            && err.message().contains("remote chart repositories"),
+        "{err:?}"
+    );
+}
+
 /// Objects of a GenerateManifests answer, parsed.
 fn objects_of(msgs: &[kiln_proto::kiln::v1::GenerateManifestsResponse]) -> Vec<serde_json::Value> {
     msgs.iter()

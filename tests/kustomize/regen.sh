@@ -48,8 +48,14 @@ for name in "${names[@]}"; do
   if [[ -f "$case_dir/build-path" ]]; then
     build_path="$(head -n 1 "$case_dir/build-path")"
   fi
+  # helmcharts-* cases run with helm enabled; `helm` is helm-shim.py,
+  # which renders with the real Helm v4 SDK (pip install helm-python-sdk).
+  flags=()
+  if [[ "$name" == helmcharts-* || "$name" == *-helm-* || "$name" == *-and-helm ]]; then
+    flags=(--enable-helm --helm-command "$here/helm-shim.py")
+  fi
   rm -f "$expected_dir/$name.yaml" "$expected_dir/$name.error"
-  if (cd "$case_dir" && kubectl kustomize "$build_path") >"$tmp/out" 2>"$tmp/err"; then
+  if (cd "$case_dir" && kubectl kustomize "${flags[@]}" "$build_path") >"$tmp/out" 2>"$tmp/err"; then
     mv "$tmp/out" "$expected_dir/$name.yaml"
     ok=$((ok + 1))
   else
@@ -60,7 +66,7 @@ for name in "${names[@]}"; do
     # and logical) by $CASE.
     logical="$(cd "$case_dir" && pwd -L)"
     physical="$(cd "$case_dir" && pwd -P)"
-    CASE_PHYS="$physical" CASE_LOG="$logical" perl -0777 -MEncode -ne '
+    SHIM="$here/helm-shim.py" CASE_PHYS="$physical" CASE_LOG="$logical" perl -0777 -MEncode -ne '
       my $s = $_;
       my $unquote = sub {
         my $q = shift;
@@ -77,6 +83,9 @@ for name in "${names[@]}"; do
       $s =~ s/\b0x[0-9a-f]{8,}\b/0xPTR/g;
       $s =~ s/\Q$ENV{CASE_PHYS}\E/\$CASE/g;
       $s =~ s/\Q$ENV{CASE_LOG}\E/\$CASE/g;
+      # The helm shim path and the temporary helm home of kustomize.
+      $s =~ s/\Q$ENV{SHIM}\E/helm/g;
+      $s =~ s{/tmp/kustomize-helm-\d+}{\$HELM_TMP}g;
       print $s;
     ' "$tmp/err" >"$expected_dir/$name.error"
     failed=$((failed + 1))

@@ -71,15 +71,11 @@ pub(crate) struct Kustomization {
     #[serde(default)]
     pub secret_generator: Vec<Generator>,
     #[serde(default)]
-    #[allow(
-        dead_code,
-        reason = "accepted as Kustomize accepts it; nothing reads it"
-    )]
-    pub helm_globals: Option<Value>,
+    pub helm_globals: Option<crate::helm::HelmGlobals>,
     #[serde(default)]
-    pub helm_charts: Vec<Value>,
+    pub helm_charts: Vec<crate::helm::HelmChart>,
     #[serde(default)]
-    pub helm_chart_inflation_generator: Vec<Value>,
+    pub helm_chart_inflation_generator: Vec<crate::helm::HelmChartArgs>,
     #[serde(default)]
     pub generator_options: Option<GeneratorOptions>,
     #[serde(default)]

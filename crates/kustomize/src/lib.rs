@@ -3,9 +3,11 @@
 //! [`build`] reads a kustomization and everything it refers to through a
 //! read-only [`Files`] view (in Kiln, the revision's tree as the plugin host
 //! exposes it) and returns the objects `kustomize build` would print, in the
-//! same order, as JSON values. It does no IO of its own, runs no helm, and
-//! fetches nothing: a remote Git base is read through the same view under a
-//! reserved directory the host serves (see [`remote`]).
+//! same order, as JSON values. It does no IO of its own and fetches nothing:
+//! a remote Git base is read through the same view under a reserved
+//! directory the host serves (see [`remote`]), and `helmCharts` are read
+//! from the chart home and rendered in process by `kiln-helm` (no `helm`
+//! binary runs).
 //!
 //! ```no_run
 //! let files = kiln_kustomize::MemFiles::default()
@@ -25,14 +27,17 @@ mod fieldspec;
 mod files;
 mod generators;
 mod hash;
+mod helm;
 mod images;
 mod json6902;
 mod kustomization;
 mod nameref;
 mod openapi;
 mod order;
+mod origin;
 mod patch;
 mod paths;
+mod plugins;
 pub mod remote;
 mod replacements;
 mod resource;
@@ -42,7 +47,6 @@ mod smp;
 mod target;
 mod tconfig;
 mod transform;
-mod unsupported;
 mod vars;
 
 use serde_json::Value;
@@ -60,21 +64,31 @@ pub fn build(files: &dyn Files, dir: &str) -> Result<Vec<Value>, Error> {
         file: dir.to_owned(),
         cause: "the directory leaves the repository".into(),
     })?;
+    // A missing top kustomization is reported by `accumulate`, in its words.
+    let top = match target::find_kustomization(files, &dir)? {
+        Some((file, bytes)) => Some((kustomization::Kustomization::parse(&file, &bytes)?, file)),
+        None => None,
+    };
+    let has_metadata = top
+        .as_ref()
+        .is_some_and(|(k, _)| !k.build_metadata.is_empty());
     let mut builder = target::Builder {
         files,
         stack: Vec::new(),
         schema: openapi::Schema::builtin(),
         schema_set: false,
+        // Kustomize records origins whenever the top kustomization has
+        // any build metadata, and drops them at the end unless asked.
+        origin: has_metadata.then(origin::Context::default),
     };
     let mut acc = target::Accumulated::default();
     builder.accumulate(&dir, &mut acc, false)?;
-    let Some((file, bytes)) = target::find_kustomization(files, &dir)? else {
+    let Some((top, file)) = top else {
         return Err(Error::Kustomization {
             file: dir,
             cause: "no kustomization file".into(),
         });
     };
-    let top = kustomization::Kustomization::parse(&file, &bytes)?;
     // Done once, at the top: hashes, then names that changed are
     // followed by everything that refers to them.
     for r in acc.resources.iter_mut() {
@@ -88,7 +102,7 @@ pub fn build(files: &dyn Files, dir: &str) -> Result<Vec<Value>, Error> {
     nameref::fix(&builder.schema, &acc.config, &mut acc.resources)?;
     vars::resolve(&file, &acc.vars, &acc.config, &mut acc.resources)?;
     order::Order::from_options(&file, top.sort_options.as_ref())?.sort(&mut acc.resources);
-    build_metadata(&file, &top.build_metadata, &mut acc.resources)?;
+    build_metadata(&top.build_metadata, &mut acc.resources);
     for r in acc.resources.iter_mut() {
         clear_empty_annotations(r);
     }
@@ -117,35 +131,26 @@ fn clear_empty_annotations(r: &mut resource::Resource) {
 }
 
 /// `buildMetadata`: the managed-by label (with the version string Kustomize
-/// v5.5.0 as shipped in kubectl writes); origin and transformer annotations
-/// are refused by name.
-fn build_metadata(
-    file: &str,
-    options: &[String],
-    resources: &mut [resource::Resource],
-) -> Result<(), Error> {
-    for o in options {
-        match o.as_str() {
-            "managedByLabel" => {
-                for r in resources.iter_mut() {
-                    let meta = r.metadata_mut();
-                    let labels = resource::ensure_map(meta.entry("labels").or_insert(Value::Null));
-                    labels.insert(
-                        "app.kubernetes.io/managed-by".into(),
-                        Value::String("kustomize-(devel)".into()),
-                    );
-                }
-            }
-            "originAnnotations" | "transformerAnnotations" => {
-                return Err(Error::Unsupported {
-                    file: file.to_owned(),
-                    field: "buildMetadata".into(),
-                    cause: format!("'{o}' is not supported yet (managedByLabel is)"),
-                });
-            }
-            // Kustomize ignores options it does not know.
-            _ => {}
+/// v5.5.0 as shipped in kubectl writes); the origin and transformer
+/// annotations recorded during the build are kept only when asked for.
+fn build_metadata(options: &[String], resources: &mut [resource::Resource]) {
+    for (option, key) in [
+        ("originAnnotations", origin::ORIGIN),
+        ("transformerAnnotations", origin::TRANSFORMATIONS),
+    ] {
+        if !options.iter().any(|o| o == option) {
+            origin::remove(resources, key);
         }
     }
-    Ok(())
+    // Kustomize ignores options it does not know.
+    if options.iter().any(|o| o == "managedByLabel") {
+        for r in resources.iter_mut() {
+            let meta = r.metadata_mut();
+            let labels = resource::ensure_map(meta.entry("labels").or_insert(Value::Null));
+            labels.insert(
+                "app.kubernetes.io/managed-by".into(),
+                Value::String("kustomize-(devel)".into()),
+            );
+        }
+    }
 }

@@ -85,6 +85,9 @@ pub(crate) fn apply(
             // for references).
             let old_name = r.name().to_owned();
             r.obj = into_map(obj);
+            // Kustomize round-trips the object through JSON: no YAML node
+            // is shared any more.
+            r.aliases.clear();
             if r.name() != old_name {
                 let now = r.name().to_owned();
                 r.set_name(&old_name);

@@ -23,6 +23,22 @@ pub(crate) struct Resource {
     /// The namespace it had before the first namespace transformer, once
     /// one ran.
     pub first_namespace: Option<String>,
+    /// Map entries that are one shared YAML node in Kustomize (a label or
+    /// annotation its transformer created in several places of the object
+    /// at once): setting the entry in one place sets it in all.
+    pub aliases: Vec<Alias>,
+}
+
+/// A label or annotation entry Kustomize shares between several maps of
+/// one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Alias {
+    /// The entry's key.
+    pub key: String,
+    /// Its current value.
+    pub value: String,
+    /// The field paths of the maps that hold it.
+    pub paths: Vec<String>,
 }
 
 /// What a generator says about its object.
@@ -80,6 +96,7 @@ impl Resource {
             affixes: Vec::new(),
             ref_vars: Vec::new(),
             first_namespace: None,
+            aliases: Vec::new(),
         }
     }
 

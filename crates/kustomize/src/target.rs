@@ -23,7 +23,7 @@ pub(crate) struct Accumulated {
 }
 
 impl Accumulated {
-    fn add(&mut self, r: Resource, file: &str) -> Result<(), Error> {
+    pub(crate) fn add(&mut self, r: Resource, file: &str) -> Result<(), Error> {
         let id = r.id();
         if self.resources.iter().any(|x| same_id(&x.id(), &id)) {
             return Err(Error::DuplicateId {
@@ -49,6 +49,9 @@ pub(crate) struct Builder<'a> {
     pub schema: Schema,
     /// Whether an `openapi` field has chosen the schema already.
     pub schema_set: bool,
+    /// Where the kustomization being built sits, when the top one asks
+    /// for build metadata (origins are then recorded, as Kustomize does).
+    pub origin: Option<crate::origin::Context>,
 }
 
 /// The kustomization file of a directory, if it has one.
@@ -181,9 +184,8 @@ impl Builder<'_> {
         k: &Kustomization,
         acc: &mut Accumulated,
     ) -> Result<(), Error> {
-        crate::unsupported::check(file, k)?;
         for entry in &k.resources {
-            self.accumulate_resource(dir, file, entry, acc)?;
+            self.accumulate_entry(dir, file, "resources", entry, acc)?;
         }
         for c in &k.configurations {
             let bytes = generators::read_inside(self.files, dir, file, "configurations", c)?;
@@ -218,7 +220,7 @@ impl Builder<'_> {
             (Kind::Secret, &k.secret_generator),
         ] {
             for g in list {
-                let r = generators::generate(
+                let mut r = generators::generate(
                     self.files,
                     dir,
                     file,
@@ -226,9 +228,35 @@ impl Builder<'_> {
                     g,
                     k.generator_options.as_ref(),
                 )?;
+                if let Some(o) = &self.origin {
+                    let by = match kind {
+                        Kind::ConfigMap => "ConfigMapGenerator",
+                        Kind::Secret => "SecretGenerator",
+                    };
+                    crate::origin::generated(std::slice::from_mut(&mut r), &o.builtin(file, by));
+                }
                 self.add_generated(r, file, kind, &g.name, acc)?;
             }
         }
+        let (globals, charts) = crate::helm::charts(
+            k.helm_globals.as_ref(),
+            &k.helm_charts,
+            &k.helm_chart_inflation_generator,
+        );
+        for chart in &charts {
+            let mut made =
+                crate::helm::inflate(self.files, dir, file, "helmCharts", &globals, chart)?;
+            if let Some(o) = &self.origin {
+                crate::origin::generated(
+                    &mut made,
+                    &o.builtin(file, "HelmChartInflationGenerator"),
+                );
+            }
+            for r in made {
+                acc.add(r, file)?;
+            }
+        }
+        crate::plugins::generate(self, dir, file, k, acc)?;
         for c in &k.components {
             let Some(sub) = paths::join(dir, c) else {
                 return Err(Error::Entry {
@@ -238,14 +266,21 @@ impl Builder<'_> {
                     cause: "leaves the repository".into(),
                 });
             };
-            self.accumulate(&sub, acc, true)?;
+            let saved = self.origin.clone();
+            if let Some(o) = &mut self.origin {
+                *o = o.append(c);
+            }
+            let built = self.accumulate(&sub, acc, true);
+            self.origin = saved;
+            built?;
         }
         crate::transform::run(self, dir, file, k, acc)?;
+        crate::plugins::transform(self, dir, file, k, acc)?;
         let vars = crate::vars::parse(file, &k.vars)?;
         crate::vars::merge(file, &vars, acc)
     }
 
-    fn add_generated(
+    pub(crate) fn add_generated(
         &mut self,
         r: Resource,
         file: &str,
@@ -292,16 +327,20 @@ impl Builder<'_> {
         }
     }
 
-    fn accumulate_resource(
+    /// Adds what one entry of `resources` (or of `generators` and the
+    /// like, which Kustomize reads the same way) names: a file, a
+    /// directory built whole, or a remote base.
+    pub(crate) fn accumulate_entry(
         &mut self,
         dir: &str,
         file: &str,
+        field: &str,
         entry: &str,
         acc: &mut Accumulated,
     ) -> Result<(), Error> {
         let err = |cause: String| Error::Entry {
             file: file.to_owned(),
-            field: "resources".into(),
+            field: field.to_owned(),
             entry: entry.to_owned(),
             cause,
         };
@@ -331,7 +370,13 @@ impl Builder<'_> {
         };
         if listing.is_some() {
             let mut sub = Accumulated::default();
-            self.accumulate(&path, &mut sub, false)?;
+            let saved = self.origin.clone();
+            if let Some(o) = &mut self.origin {
+                *o = o.append(entry);
+            }
+            let built = self.accumulate(&path, &mut sub, false);
+            self.origin = saved;
+            built?;
             for r in sub.resources {
                 acc.add(r, file)?;
             }
@@ -339,7 +384,7 @@ impl Builder<'_> {
             for v in sub.vars {
                 crate::vars::add(&mut acc.vars, v).map_err(|cause| Error::Entry {
                     file: file.to_owned(),
-                    field: "resources".into(),
+                    field: field.to_owned(),
                     entry: entry.to_owned(),
                     cause,
                 })?;
@@ -357,8 +402,12 @@ impl Builder<'_> {
             Ok(None) => return Err(err(format!("no such file or directory: {path}"))),
             Err(cause) => return Err(Error::Read { path, cause }),
         };
+        let origin = self.origin.as_ref().map(|o| o.file(entry));
         for obj in parse_objects(&path, &bytes)? {
-            let r = Resource::new(obj);
+            let mut r = Resource::new(obj);
+            if let Some(o) = &origin {
+                crate::origin::set(&mut r, o);
+            }
             if r.name().is_empty() {
                 return Err(Error::Resource {
                     file: path,
@@ -368,5 +417,15 @@ impl Builder<'_> {
             acc.add(r, file)?;
         }
         Ok(())
+    }
+}
+
+impl Builder<'_> {
+    /// Records, when origins are tracked, that the builtin transformer
+    /// `kind` of kustomization `file` ran over everything accumulated.
+    pub fn note(&self, file: &str, kind: &str, acc: &mut Accumulated) {
+        if let Some(o) = &self.origin {
+            crate::origin::transformed(&mut acc.resources, &o.builtin(file, kind));
+        }
     }
 }

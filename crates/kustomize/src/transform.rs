@@ -33,16 +33,27 @@ pub(crate) fn run(
         };
         crate::patch::apply(b, dir, file, "patchesStrategicMerge", &patch, acc)?;
     }
+    if !k.patches_strategic_merge.is_empty() {
+        b.note(file, "PatchStrategicMergeTransformer", acc);
+    }
     for p in &k.patches {
         crate::patch::apply(b, dir, file, "patches", p, acc)?;
+        b.note(file, "PatchTransformer", acc);
     }
     if !k.namespace.is_empty() {
         let specs =
             builtin_and_custom(file, "namespace", config::NAMESPACE, &acc.config.namespace)?;
         namespace(b, file, &k.namespace, &specs, acc)?;
+        b.note(file, "NamespaceTransformer", acc);
     }
     if !k.name_prefix.is_empty() || !k.name_suffix.is_empty() {
         prefix_suffix(&k.name_prefix, &k.name_suffix, acc);
+    }
+    if !k.name_prefix.is_empty() {
+        b.note(file, "PrefixTransformer", acc);
+    }
+    if !k.name_suffix.is_empty() {
+        b.note(file, "SuffixTransformer", acc);
     }
     for l in &k.labels {
         let mut specs: Vec<fieldspec::Spec> = l.fields.iter().map(fieldspec::Spec::from).collect();
@@ -72,6 +83,7 @@ pub(crate) fn run(
             cause: format!("failed to merge labels: {e}"),
         })?;
         add_pairs(file, &l.pairs, &specs, acc)?;
+        b.note(file, "LabelTransformer", acc);
     }
     if !k.common_labels.is_empty() {
         let specs = builtin_and_custom(
@@ -82,6 +94,11 @@ pub(crate) fn run(
         )?;
         add_pairs(file, &k.common_labels, &specs, acc)?;
     }
+    if !k.labels.is_empty() || !k.common_labels.is_empty() {
+        // Kustomize runs one more LabelTransformer, for commonLabels, even
+        // when only `labels` is set.
+        b.note(file, "LabelTransformer", acc);
+    }
     if !k.common_annotations.is_empty() {
         let specs = builtin_and_custom(
             file,
@@ -90,9 +107,11 @@ pub(crate) fn run(
             &acc.config.common_annotations,
         )?;
         add_pairs(file, &k.common_annotations, &specs, acc)?;
+        b.note(file, "AnnotationsTransformer", acc);
     }
     for p in &k.patches_json6902 {
         crate::patch::apply(b, dir, file, "patchesJson6902", p, acc)?;
+        b.note(file, "PatchJson6902Transformer", acc);
     }
     let replica_specs =
         builtin_and_custom(file, "replicas", config::REPLICAS, &acc.config.replicas)?;
@@ -127,6 +146,7 @@ pub(crate) fn run(
                 ),
             });
         }
+        b.note(file, "ReplicaCountTransformer", acc);
     }
     if !k.images.is_empty() {
         let custom: Vec<fieldspec::Spec> = acc
@@ -136,9 +156,13 @@ pub(crate) fn run(
             .map(fieldspec::Spec::from)
             .collect();
         crate::images::apply(&k.images, &custom, acc);
+        for _ in &k.images {
+            b.note(file, "ImageTagTransformer", acc);
+        }
     }
     if !k.replacements.is_empty() {
         crate::replacements::apply(b, dir, file, &k.replacements, acc)?;
+        b.note(file, "ReplacementTransformer", acc);
     }
     Ok(())
 }
@@ -180,7 +204,7 @@ fn builtin_and_custom(
     })
 }
 
-fn namespace(
+pub(crate) fn namespace(
     b: &Builder<'_>,
     file: &str,
     ns: &str,
@@ -242,23 +266,67 @@ fn prefix_suffix(prefix: &str, suffix: &str, acc: &mut Accumulated) {
     }
 }
 
-fn add_pairs(
+pub(crate) fn add_pairs(
     file: &str,
     pairs: &std::collections::BTreeMap<String, String>,
     specs: &[fieldspec::Spec],
     acc: &mut Accumulated,
 ) -> Result<(), Error> {
+    let fail = |e| field_error(file, "labels", &format!("{pairs:?}"), e);
     for r in acc.resources.iter_mut() {
         let (api, kind) = (r.api_version().to_owned(), r.kind().to_owned());
-        for spec in specs.iter().filter(|s| s.matches(&api, &kind)) {
-            fieldspec::visit(&mut r.obj, &spec.path, spec.creating(Leaf::Map), &mut |v| {
-                if let Value::Object(m) = v {
-                    for (k, val) in pairs {
+        let specs: Vec<&fieldspec::Spec> =
+            specs.iter().filter(|s| s.matches(&api, &kind)).collect();
+        for (k, val) in pairs {
+            // Kustomize inserts one YAML node per key and object wherever
+            // the key is missing, so those places share it: a later
+            // transformer that sets the key in one of them changes all
+            // (see `Resource::aliases`).
+            let mut created: Vec<String> = Vec::new();
+            let mut replaced: Vec<String> = Vec::new();
+            for spec in &specs {
+                fieldspec::visit(&mut r.obj, &spec.path, spec.creating(Leaf::Map), &mut |v| {
+                    if let Value::Object(m) = v {
+                        match m.get(k) {
+                            None => created.push(spec.path.clone()),
+                            Some(Value::String(old)) => replaced.push(old.clone()),
+                            Some(_) => {}
+                        }
                         m.insert(k.clone(), Value::String(val.clone()));
                     }
+                })
+                .map_err(fail)?;
+            }
+            let mut shared: Vec<crate::resource::Alias> = Vec::new();
+            r.aliases.retain(|a| {
+                let hit = a.key == *k && replaced.contains(&a.value);
+                if hit {
+                    shared.push(a.clone());
                 }
-            })
-            .map_err(|e| field_error(file, "labels", &format!("{pairs:?}"), e))?;
+                !hit
+            });
+            for mut a in shared {
+                for path in &a.paths {
+                    fieldspec::visit(&mut r.obj, path, None, &mut |v| {
+                        if let Value::Object(m) = v
+                            && m.get(k).and_then(Value::as_str) == Some(a.value.as_str())
+                        {
+                            m.insert(k.clone(), Value::String(val.clone()));
+                        }
+                    })
+                    .map_err(fail)?;
+                }
+                a.value = val.clone();
+                r.aliases.push(a);
+            }
+            if created.len() > 1 {
+                created.dedup();
+                r.aliases.push(crate::resource::Alias {
+                    key: k.clone(),
+                    value: val.clone(),
+                    paths: created,
+                });
+            }
         }
     }
     Ok(())

@@ -1,6 +1,8 @@
 //! Kiln's built-in `kustomize` engine as a plugin: builds the app folder's
 //! kustomization with `kiln-kustomize` (Kustomize v5.5 behaviour), reading
 //! every file through the host so each read lands in the render's read set.
+//! `helmCharts` are inflated in the same component by `kiln-helm` (which
+//! `kiln-kustomize` depends on), so chart files are recorded reads too.
 
 use std::cell::RefCell;
 
