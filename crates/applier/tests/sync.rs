@@ -67,6 +67,13 @@ async fn serve(mut handle: Handle, fake: Arc<Mutex<Fake>>) {
                     None => status(404, "NotFound", "not found"),
                 },
                 "PATCH" => {
+                    let mut body = body;
+                    if body["kind"] == "CustomResourceDefinition" {
+                        // The API server establishes a valid CRD at once.
+                        body["status"] = json!({"conditions": [
+                            {"type": "NamesAccepted", "status": "True"},
+                            {"type": "Established", "status": "True"}]});
+                    }
                     if !dry_run {
                         fake.objects.insert(path, body.clone());
                     }
@@ -146,6 +153,12 @@ fn inventory(fake: &Arc<Mutex<Fake>>) -> Vec<String> {
     ids.iter().map(ToString::to_string).collect()
 }
 
+fn recorded_status(fake: &Arc<Mutex<Fake>>) -> Value {
+    let fake = fake.lock().unwrap();
+    let text = fake.objects[INVENTORY]["data"]["status"].as_str().unwrap();
+    serde_json::from_str(text).unwrap()
+}
+
 fn store_inventory(fake: &Arc<Mutex<Fake>>, ids: &[ObjectId]) {
     let data = serde_json::to_string(ids).unwrap();
     fake.lock().unwrap().objects.insert(
@@ -191,6 +204,9 @@ async fn first_sync_applies_in_order_and_records_inventory() {
             format!(
                 "PATCH /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com{APPLY}"
             ),
+            // Custom resources wait until their CRD is Established.
+            "GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.example.com?"
+                .to_owned(),
             format!("PATCH /api/v1/namespaces/shop/services/web{APPLY}"),
             format!("PATCH /apis/apps/v1/namespaces/shop/deployments/web{APPLY}"),
             format!("PATCH /apis/example.com/v1/namespaces/shop/widgets/w{APPLY}"),
@@ -198,11 +214,11 @@ async fn first_sync_applies_in_order_and_records_inventory() {
         ]
     );
     let seen = fake.lock().unwrap().seen.clone();
-    for request in &seen[1..] {
+    for request in seen.iter().filter(|r| r.line.starts_with("PATCH")) {
         assert_eq!(request.content_type, "application/apply-patch+yaml");
     }
     assert_eq!(
-        seen[4].body["metadata"]["namespace"], "shop",
+        seen[5].body["metadata"]["namespace"], "shop",
         "default namespace applied"
     );
     assert_eq!(
@@ -223,9 +239,9 @@ async fn first_sync_applies_in_order_and_records_inventory() {
         .await
         .unwrap();
     assert!(report.is_synced());
-    assert_eq!(lines(&fake).len(), 7 + 6);
+    assert_eq!(lines(&fake).len(), 8 + 7);
     assert!(
-        !lines(&fake)[7..]
+        !lines(&fake)[8..]
             .iter()
             .any(|l| l.starts_with(&format!("PATCH {INVENTORY}")))
     );
@@ -356,8 +372,22 @@ async fn prune_policy_off_only_reports() {
         [
             format!("GET {INVENTORY}?"),
             format!("PATCH /api/v1/namespaces/shop/configmaps/a{APPLY}"),
+            format!("PATCH {INVENTORY}?&force=true&fieldManager=kiln-applier"),
         ],
-        "no delete, inventory unchanged"
+        "no delete; only the status is recorded"
+    );
+    assert_eq!(
+        inventory(&fake),
+        ["/ConfigMap/shop/a", "/ConfigMap/shop/old"]
+    );
+    let status = recorded_status(&fake);
+    assert_eq!(status["synced"], false);
+    assert!(
+        status["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("1 objects awaiting prune"),
+        "{status}"
     );
 }
 
@@ -425,7 +455,13 @@ async fn apply_failure_stops_later_waves_and_skips_prune() {
 #[tokio::test]
 async fn dry_run_writes_nothing() {
     let fake = Arc::new(Mutex::new(Fake::default()));
-    store_inventory(&fake, &[id("v1", "ConfigMap", "shop", "old")]);
+    store_inventory(
+        &fake,
+        &[
+            id("v1", "ConfigMap", "shop", "a"),
+            id("v1", "ConfigMap", "shop", "old"),
+        ],
+    );
     store(&fake, "/api/v1/namespaces/shop/configmaps/old", json!({}));
     let (client, _server) = client(&fake);
     let report = sync_once(
@@ -461,7 +497,10 @@ async fn dry_run_writes_nothing() {
             .objects
             .contains_key(&format!("{cm}/a"))
     );
-    assert_eq!(inventory(&fake), ["/ConfigMap/shop/old"]);
+    assert_eq!(
+        inventory(&fake),
+        ["/ConfigMap/shop/a", "/ConfigMap/shop/old"]
+    );
 }
 
 #[tokio::test]
