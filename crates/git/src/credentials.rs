@@ -47,7 +47,7 @@ pub struct Credential {
 impl Credential {
     /// Refuses to put a password on the wire in clear text, unless the host
     /// is loopback or the credential explicitly allows it.
-    pub(crate) fn check_transport(&self, fetch_url: &str) -> Result<(), String> {
+    pub fn check_transport(&self, fetch_url: &str) -> Result<(), String> {
         let Some(rest) = fetch_url.strip_prefix("http://") else {
             return Ok(());
         };

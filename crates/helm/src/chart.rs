@@ -284,3 +284,96 @@ fn from_files(all: BTreeMap<String, Vec<u8>>, origin: &str) -> Result<Chart, Err
     }
     Ok(chart)
 }
+
+/// The reserved folder through which the host serves chart archives from
+/// HTTP chart repositories: `.kiln-chartrepo/<repo>/<chart>/<version>`, each
+/// segment percent-encoded (every byte but ASCII letters, digits, `-` and
+/// `_` as `%XX`; an empty version is `*`). Reading that path yields the
+/// `.tgz` the repository's index gives for the chart and version (an exact
+/// version or a constraint), verified and cached by the host.
+pub const CHART_REPO_DIR: &str = ".kiln-chartrepo";
+
+/// `helm dependency build` for a chart folder: every dependency of
+/// `Chart.yaml` whose `repository` is an `http(s)` URL and that `charts/`
+/// does not hold is read from [`CHART_REPO_DIR`] at the version `Chart.lock`
+/// pins (else the `Chart.yaml` constraint) and added as if it were
+/// `charts/<name>-<version>.tgz`. `file://` and other repositories are left
+/// alone; when the view has no such file (no host serves it), the dependency
+/// stays missing, as before.
+pub fn add_repository_dependencies(
+    files: &dyn Files,
+    dir: &str,
+    chart: &mut Chart,
+) -> Result<(), Error> {
+    let lock_path = format!("{dir}/Chart.lock");
+    let locked: Vec<Map<String, Value>> = match files.read(&lock_path) {
+        Ok(Some(b)) => match yaml::parse(&String::from_utf8_lossy(&b)) {
+            Ok(Value::Object(m)) => match m.get("dependencies") {
+                Some(Value::Array(a)) => a.iter().filter_map(|d| d.as_object().cloned()).collect(),
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        },
+        Ok(None) => Vec::new(),
+        Err(message) => {
+            return Err(Error::Read {
+                path: lock_path,
+                message,
+            });
+        }
+    };
+    let s = |m: &Map<String, Value>, k: &str| -> String {
+        match m.get(k) {
+            Some(Value::String(s)) => s.trim().to_string(),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    };
+    for dep in chart.declared_dependencies() {
+        let (name, repo) = (s(&dep, "name"), s(&dep, "repository"));
+        let lower = repo.to_ascii_lowercase();
+        if name.is_empty() || !(lower.starts_with("http://") || lower.starts_with("https://")) {
+            continue;
+        }
+        if chart.dependencies.iter().any(|c| c.name() == name) {
+            continue;
+        }
+        let version = locked
+            .iter()
+            .find(|l| s(l, "name") == name && s(l, "repository") == repo)
+            .map(|l| s(l, "version"))
+            .unwrap_or_else(|| s(&dep, "version"));
+        let path = format!(
+            "{CHART_REPO_DIR}/{}/{}/{}",
+            encode(&repo),
+            encode(&name),
+            encode(if version.is_empty() { "*" } else { &version })
+        );
+        let bytes = match files.read(&path) {
+            Ok(Some(b)) => b,
+            Ok(None) => continue,
+            Err(message) => {
+                return Err(Error::Read {
+                    path: format!("{dir}/Chart.yaml (dependency {name} {version} from {repo})"),
+                    message,
+                });
+            }
+        };
+        let origin = format!("{dir}/charts/{name}-{version}.tgz");
+        chart.dependencies.push(load_archive(&bytes, &origin)?);
+    }
+    Ok(())
+}
+
+/// Percent-encodes a path segment (all but ASCII letters, digits, `-`, `_`).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

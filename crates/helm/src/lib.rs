@@ -3,9 +3,11 @@
 //! order, templates run by `kiln-gotmpl`, output split, parsed and sorted
 //! in Helm's install order, each document tagged with its source template.
 //!
-//! It does not fetch charts from repositories (dependencies must be under
-//! `charts/`), contact a cluster (`lookup` is empty), or run hooks (they are
-//! emitted after the other objects, as `helm template` prints them).
+//! It does no IO of its own: dependencies from HTTP chart repositories
+//! that `charts/` lacks are read from the host's [`CHART_REPO_DIR`] view
+//! ([`add_repository_dependencies`]). It does not contact a cluster
+//! (`lookup` is empty) or run hooks (they are emitted after the other
+//! objects, as `helm template` prints them).
 //! Randomness and `now` come from [`Options::seed`] and [`Options::now_unix`].
 //!
 //! ```no_run
@@ -39,7 +41,7 @@ mod yaml;
 use serde_json::{Map, Value};
 
 pub use self::{
-    chart::{Chart, load_archive, load_dir},
+    chart::{CHART_REPO_DIR, Chart, add_repository_dependencies, load_archive, load_dir},
     engine::DEFAULT_API_VERSIONS,
     error::Error,
     files::{Files, join},
@@ -137,7 +139,9 @@ pub fn render(files: &dyn Files, chart_dir: &str, opts: &Options) -> Result<Rend
             })?;
         load_archive(&bytes, chart_dir)?
     } else {
-        load_dir(files, chart_dir)?
+        let mut chart = load_dir(files, chart_dir)?;
+        add_repository_dependencies(files, chart_dir, &mut chart)?;
+        chart
     };
     render_chart(&mut chart, opts)
 }

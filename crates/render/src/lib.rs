@@ -27,6 +27,7 @@
 
 mod apps;
 mod cache;
+mod chart_source;
 mod detect;
 mod error;
 mod output;
@@ -40,6 +41,7 @@ mod secrets;
 pub use self::{
     apps::{App, list_apps},
     cache::{CacheCounters, RenderCache},
+    chart_source::ChartRequest,
     detect::{Engine, detect_engine},
     error::{ErrorKind, PipelineError, RenderError},
     output::manifests_to_yaml,

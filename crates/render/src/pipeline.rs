@@ -8,6 +8,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use kiln_chartrepo::{ChartRepos, RepoOptions};
 use kiln_git::{GitCache, Mirror, Resolved};
 use kiln_source::{Backend, FsBackend, Locked, Oid, ReadLimits, ReadSet, Source, Tree, normalize};
 use sha2::{Digest, Sha256};
@@ -17,6 +18,7 @@ use crate::{
     App, PipelineError, RenderCache, RenderError, RenderInput, Renderer, RendererInfo,
     TransformInput,
     cache::{AppKey, Rendered},
+    chart_source::{ArchiveBackend, ChartRequest, digest_oid, fetch_error},
     list_apps,
     registry::{Registry, Used},
     remote::{RemoteReads, RemoteUse},
@@ -113,6 +115,9 @@ pub struct Generated {
     pub engine: String,
     /// Time per phase.
     pub timings: Timings,
+    /// True when the render decrypted a SOPS file (the caller must be
+    /// allowed to receive secrets).
+    pub secret: bool,
 }
 
 /// The render pipeline: Git cache, renderers and render cache. Cheap to clone.
@@ -127,6 +132,8 @@ struct Inner {
     cache: RenderCache,
     options: PipelineOptions,
     secrets: RwLock<Option<SecretSettings>>,
+    /// Chart repositories (dependencies and chart sources).
+    charts: RwLock<Option<Arc<ChartRepos>>>,
 }
 
 impl Pipeline {
@@ -136,6 +143,7 @@ impl Pipeline {
         options: PipelineOptions,
         renderers: Vec<Arc<dyn Renderer>>,
     ) -> Self {
+        let charts = default_chart_repos(&git);
         Pipeline {
             inner: Arc::new(Inner {
                 git,
@@ -143,6 +151,7 @@ impl Pipeline {
                 cache: RenderCache::new(options.cache_capacity),
                 options,
                 secrets: RwLock::new(None),
+                charts: RwLock::new(charts),
             }),
         }
     }
@@ -222,6 +231,7 @@ impl Pipeline {
             input_digest: r.input_digest.clone(),
             cached,
             engine: r.engine.clone(),
+            secret: r.secret,
             timings: Timings {
                 resolve,
                 render: render_start.elapsed(),
@@ -320,7 +330,7 @@ impl Pipeline {
         let repo = root.display().to_string();
         let key = self.inner.app_key(&repo, &app_path, req);
         let registry = self.inner.registry();
-        let (manifests, engine, reads, used, _secret, remote) = self
+        let (manifests, engine, reads, used, secret, remote) = self
             .inner
             .render_tree(&registry, tree, &app_path, req, &repo, "local", &key)?;
         let digest = input_digest(&key, &used, &reads, &remote);
@@ -330,6 +340,7 @@ impl Pipeline {
             input_digest: digest,
             cached: false,
             engine,
+            secret,
             timings: Timings {
                 render: start.elapsed(),
                 total: start.elapsed(),
@@ -556,11 +567,10 @@ impl Inner {
         };
         // `.kiln-remote/...` reads are remote bases, served through the Git
         // cache (see `remote.rs`).
-        let remote = Arc::new(RemoteReads::new(
-            local,
-            self.git.clone(),
-            self.options.limits,
-        ));
+        let remote = Arc::new(
+            RemoteReads::new(local, self.git.clone(), self.options.limits)
+                .with_charts(self.chart_repos()),
+        );
         let source: Arc<dyn Source + Send + Sync> = remote.clone();
         // A file that could not be decrypted fails the render with its own
         // error, whatever the renderer made of it.
@@ -602,5 +612,185 @@ impl Inner {
         }
         let reads = shared.with(|t| t.take_read_set());
         Ok((manifests, engine, reads, used, secret, remote.used()))
+    }
+}
+
+/// Chart repositories beside the Git cache: `<cache>/charts`, the same
+/// allowlist and credentials; `None` (logged) when that directory cannot be
+/// created.
+fn default_chart_repos(git: &GitCache) -> Option<Arc<ChartRepos>> {
+    let o = git.options();
+    let mut options = RepoOptions::new(o.dir.join("charts")).allow(o.allow.iter().cloned());
+    options.credentials = o.credentials.clone();
+    match ChartRepos::open(options) {
+        Ok(c) => Some(Arc::new(c)),
+        Err(e) => {
+            tracing::warn!(error = %e, "chart repositories disabled");
+            None
+        }
+    }
+}
+
+impl Inner {
+    fn chart_repos(&self) -> Option<Arc<ChartRepos>> {
+        self.charts
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Pipeline {
+    /// Replaces the chart repositories (by default `<cache>/charts` with the
+    /// Git cache's allowlist and [`RepoOptions`]' defaults); `None` refuses
+    /// every chart repository.
+    pub fn set_chart_repos(&self, charts: Option<Arc<ChartRepos>>) {
+        *self.inner.charts.write().unwrap_or_else(|e| e.into_inner()) = charts;
+    }
+
+    /// The chart repositories, if any.
+    pub fn chart_repos(&self) -> Option<Arc<ChartRepos>> {
+        self.inner.chart_repos()
+    }
+
+    /// Fetches a chart from an HTTP chart repository (the allowlist, limits
+    /// and digest cache of [`ChartRepos`]) and renders it with the helm
+    /// engine. Renders are cached by (request, archive digest); `commit` of
+    /// the answer is `sha256:<digest>`.
+    pub async fn generate_chart(&self, req: ChartRequest) -> Result<Generated, PipelineError> {
+        let span = info_span!("generate_chart", repo = %req.repo_url, chart = %req.chart, version = %req.version);
+        self.generate_chart_inner(req).instrument(span).await
+    }
+
+    async fn generate_chart_inner(&self, req: ChartRequest) -> Result<Generated, PipelineError> {
+        let start = Instant::now();
+        let charts = self.inner.chart_repos().ok_or_else(|| {
+            PipelineError::InvalidRequest("chart repositories are not available".into())
+        })?;
+        let (repo, chart, version) = (req.repo_url.clone(), req.chart.clone(), req.version.clone());
+        let fetched = tokio::task::spawn_blocking(move || charts.fetch(&repo, &chart, &version))
+            .await
+            .map_err(|e| PipelineError::Internal(format!("chart fetch task: {e}")))?
+            .map_err(fetch_error)?;
+        let resolve = start.elapsed();
+        let registry = self.inner.registry();
+        let label = format!("{} {}", fetched.repo, fetched.chart);
+        let greq = GenerateRequest {
+            repo_url: label.clone(),
+            revision: fetched.version.clone(),
+            path: fetched.chart.clone(),
+            engine: "helm".into(),
+            parameters: req.parameters.clone(),
+            namespace: req.namespace.clone(),
+            no_cache: req.no_cache,
+            transformers: req.transformers.clone(),
+        };
+        let key = self
+            .inner
+            .app_key(&format!("chart {label}"), &fetched.chart, &greq);
+        let commit = digest_oid(&fetched.digest);
+        let render_start = Instant::now();
+        let finish = |r: Arc<Rendered>, cached: bool| Generated {
+            commit: format!("sha256:{}", fetched.digest),
+            manifests: r.manifests.clone(),
+            input_digest: r.input_digest.clone(),
+            cached,
+            engine: r.engine.clone(),
+            secret: r.secret,
+            timings: Timings {
+                resolve,
+                render: render_start.elapsed(),
+                total: start.elapsed(),
+            },
+        };
+        if !req.no_cache
+            && let Some(hit) = self.inner.cache.exact.get(&(key, commit)).await
+            && hit.used.still_current(&registry)
+        {
+            self.inner.cache.count_exact_hit();
+            return Ok(finish(hit, true));
+        }
+        let ran = Arc::new(AtomicBool::new(false));
+        let init = {
+            let inner = self.inner.clone();
+            let ran = ran.clone();
+            let fetched = fetched.clone();
+            async move {
+                tokio::task::spawn_blocking(move || -> Result<Arc<Rendered>, PipelineError> {
+                    ran.store(true, Ordering::Relaxed);
+                    inner.cache.count_render();
+                    let (backend, top) = ArchiveBackend::open(&fetched).map_err(|m| {
+                        fetch_error(kiln_chartrepo::Error {
+                            kind: kiln_chartrepo::ErrorKind::Corrupt,
+                            repo: fetched.repo.clone(),
+                            chart: fetched.chart.clone(),
+                            version: fetched.version.clone(),
+                            cause: format!("unreadable chart archive: {m}"),
+                        })
+                    })?;
+                    let tree = Tree::new(backend, inner.options.limits).with_commit_time(0);
+                    let mut greq = greq;
+                    greq.path = top.clone();
+                    let (manifests, engine, read_set, used, secret, remote) = inner.render_tree(
+                        &registry,
+                        tree,
+                        &top,
+                        &greq,
+                        &fetched.repo,
+                        &fetched.version,
+                        &key,
+                    )?;
+                    Ok(Arc::new(Rendered {
+                        input_digest: input_digest(&key, &used, &read_set, &remote),
+                        used,
+                        read_set,
+                        manifests: Arc::new(manifests),
+                        engine,
+                        secret,
+                        remote_unpinned: remote.unpinned,
+                    }))
+                })
+                .await
+                .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
+            }
+        };
+        let rendered = if req.no_cache {
+            init.await?
+        } else {
+            self.inner
+                .cache
+                .exact
+                .try_get_with((key, commit), init)
+                .await
+                .map_err(|e| (*e).clone())?
+        };
+        if req.no_cache && self.inner.keep(&rendered) {
+            self.inner
+                .cache
+                .exact
+                .insert((key, commit), rendered.clone())
+                .await;
+        } else if !self.inner.keep(&rendered) {
+            self.inner.cache.exact.invalidate(&(key, commit)).await;
+        }
+        Ok(finish(rendered, !ran.load(Ordering::Relaxed)))
+    }
+}
+
+impl Pipeline {
+    /// [`Pipeline::generate`], or [`Pipeline::generate_chart`] when `chart`
+    /// names a chart of the chart repository at `req.repo_url` (see
+    /// [`ChartRequest::from_generate`]).
+    pub async fn generate_with_chart(
+        &self,
+        req: GenerateRequest,
+        chart: &str,
+    ) -> Result<Generated, PipelineError> {
+        if chart.is_empty() {
+            self.generate(req).await
+        } else {
+            self.generate_chart(ChartRequest::from_generate(req, chart)?)
+                .await
+        }
     }
 }

@@ -9,17 +9,27 @@
 //! commit each one resolved to (folded into its input digest); when any ref
 //! was not a full commit sha the render is not kept in the render cache, so
 //! the next request resolves the ref again.
+//!
+//! Reads under `.kiln-chartrepo/<repo>/<chart>/<version>` (same encoding;
+//! see `kiln_helm::CHART_REPO_DIR`) are chart archives from HTTP chart
+//! repositories, fetched through [`ChartRepos`] (the same allowlist, size
+//! and time limits, a cache by digest). Each is recorded as
+//! `chart repo name asked version digest`; a version that is a constraint
+//! rather than one exact version makes the render unpinned, as a branch does.
 
 use std::{
     collections::BTreeMap,
     sync::{Arc, Mutex},
 };
 
+use kiln_chartrepo::{ChartRepos, ErrorKind as ChartErrorKind, Fetched};
 use kiln_git::{GitBackend, GitCache};
 use kiln_source::{DirEntry, EntryKind, Locked, ReadLimits, Source, SourceError, Tree};
 
 /// The reserved top-level directory.
 pub(crate) const REMOTE_DIR: &str = ".kiln-remote";
+/// The reserved top-level directory of chart repository archives.
+pub(crate) const CHART_DIR: &str = ".kiln-chartrepo";
 
 /// What the remote bases of one render resolved to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,7 +52,15 @@ pub(crate) struct RemoteReads {
     git: Arc<GitCache>,
     limits: ReadLimits,
     remotes: Mutex<BTreeMap<(String, String), Opened>>,
+    charts: Option<Arc<ChartRepos>>,
+    fetched: Mutex<BTreeMap<ChartKey, Result<Arc<Fetched>, ChartFailure>>>,
 }
+
+/// A chart asked for: repository URL, chart name, version or constraint.
+type ChartKey = (String, String, String);
+
+/// Why a chart archive could not be served: its class and message.
+type ChartFailure = (ChartErrorKind, String);
 
 /// A remote repository at a ref, opened once per render, or why not.
 type Opened = Result<Arc<Remote>, String>;
@@ -58,7 +76,15 @@ impl RemoteReads {
             git,
             limits,
             remotes: Mutex::new(BTreeMap::new()),
+            charts: None,
+            fetched: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// Serves `.kiln-chartrepo/...` from these chart repositories.
+    pub(crate) fn with_charts(mut self, charts: Option<Arc<ChartRepos>>) -> Self {
+        self.charts = charts;
+        self
     }
 
     /// The remote bases read so far.
@@ -73,7 +99,80 @@ impl RemoteReads {
                 }
             }
         }
+        let fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        for ((repo, chart, asked), f) in fetched.iter() {
+            if let Ok(f) = f {
+                out.bases.push(format!(
+                    "chart {repo} {chart} {asked} {} {}",
+                    f.version, f.digest
+                ));
+                if !kiln_chartrepo::is_exact_version(asked) {
+                    out.unpinned = true;
+                }
+            }
+        }
+        out.bases.sort();
         out
+    }
+
+    /// The chart archive a `.kiln-chartrepo/<repo>/<chart>/<version>` path
+    /// names, fetched once per render; `Ok(None)` for other paths.
+    fn chart(&self, path: &str) -> Result<Option<Arc<Fetched>>, SourceError> {
+        let trimmed = path.trim_start_matches("./").trim_start_matches('/');
+        let Some(rest) = trimmed.strip_prefix(CHART_DIR) else {
+            return Ok(None);
+        };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            return Ok(None);
+        }
+        let parts: Vec<&str> = rest.trim_start_matches('/').split('/').collect();
+        let [repo, chart, version] = parts.as_slice() else {
+            return Err(SourceError::NotFound {
+                path: path.to_owned(),
+            });
+        };
+        let (Some(repo), Some(chart), Some(version)) =
+            (decode(repo), decode(chart), decode(version))
+        else {
+            return Err(SourceError::Backend {
+                path: path.to_owned(),
+                source: "malformed chart repository segment".into(),
+            });
+        };
+        let version = if version == "*" {
+            String::new()
+        } else {
+            version
+        };
+        let key = (repo.clone(), chart.clone(), version.clone());
+        let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        let found = fetched
+            .entry(key)
+            .or_insert_with(|| match &self.charts {
+                // On a thread of its own: the render may run inside the
+                // runtime (a local render), where blocking IO may not.
+                Some(c) => {
+                    std::thread::scope(|s| s.spawn(|| c.fetch(&repo, &chart, &version)).join())
+                        .map_err(|_| {
+                            (
+                                ChartErrorKind::Internal,
+                                "the chart fetch thread failed".to_owned(),
+                            )
+                        })?
+                        .map(Arc::new)
+                        .map_err(|e| (e.kind, e.to_string()))
+                }
+                None => Err((
+                    ChartErrorKind::Internal,
+                    "chart repositories are not available in this pipeline".to_owned(),
+                )),
+            })
+            .clone();
+        drop(fetched);
+        match found {
+            Ok(f) => Ok(Some(f)),
+            Err((kind, message)) => Err(chart_error(path, kind, message)),
+        }
     }
 
     /// Splits a reserved path into the remote and the path inside it;
@@ -189,8 +288,21 @@ fn decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A chart repository failure as a source error of the path read (a host
+/// failure whatever its class: `SourceError` has no refusal that carries a
+/// message); the message names the repository, chart, version and cause.
+fn chart_error(path: &str, _kind: ChartErrorKind, message: String) -> SourceError {
+    SourceError::Backend {
+        path: path.to_owned(),
+        source: message.into(),
+    }
+}
+
 impl Source for RemoteReads {
     fn read_file(&self, path: &str) -> Result<Vec<u8>, SourceError> {
+        if let Some(f) = self.chart(path)? {
+            return Ok(f.bytes.as_ref().clone());
+        }
         match self.route(path)? {
             Some((r, inside)) => r.tree.with(|t| t.read_file(&inside)),
             None => self.inner.read_file(path),
@@ -198,6 +310,11 @@ impl Source for RemoteReads {
     }
 
     fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, SourceError> {
+        if self.chart(path)?.is_some() {
+            return Err(SourceError::NotFound {
+                path: path.to_owned(),
+            });
+        }
         match self.route(path)? {
             Some((r, inside)) => r.tree.with(|t| t.list_dir(&inside)),
             None => self.inner.list_dir(path),
@@ -205,6 +322,12 @@ impl Source for RemoteReads {
     }
 
     fn stat(&self, path: &str) -> Result<Option<EntryKind>, SourceError> {
+        match self.chart(path) {
+            Ok(Some(_)) => return Ok(Some(EntryKind::File)),
+            Ok(None) => {}
+            Err(SourceError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        }
         match self.route(path) {
             Ok(Some((r, inside))) => r.tree.with(|t| t.stat(&inside)),
             Ok(None) => self.inner.stat(path),

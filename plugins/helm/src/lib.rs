@@ -136,6 +136,9 @@ impl Plugin for Helm {
         let result = (|| {
             let values = kiln_helm::user_values(&files, &req.app_path, &src)?;
             let mut chart = kiln_helm::load_dir(&files, &req.app_path)?;
+            // `helm dependency build`: dependencies from HTTP chart
+            // repositories that charts/ lacks, fetched by the host.
+            kiln_helm::add_repository_dependencies(&files, &req.app_path, &mut chart)?;
             let namespace = match req.param("release-namespace") {
                 Some(ns) if !ns.is_empty() => ns.to_string(),
                 _ => req.namespace.clone(),

@@ -119,6 +119,13 @@ impl Version {
             })
     }
 
+    /// Masterminds' `NewConstraint(constraint).Check(v)`: whether this
+    /// version meets a constraint such as `~1.2.0`, `^1`, `>=1.0.0 <2.0.0`
+    /// or `1.2.x` (prereleases only when the constraint names one).
+    pub fn satisfies(&self, constraint: &str) -> Result<bool, String> {
+        check(constraint, self)
+    }
+
     fn string(&self) -> String {
         let mut s = format!("{}.{}.{}", self.major, self.minor, self.patch);
         if !self.pre.is_empty() {
