@@ -22,6 +22,9 @@ pub enum Error {
     /// A background task died or a temporary file failed (a bug or a full disk).
     #[error("internal error: {0}")]
     Internal(String),
+    /// The caller may not read the repository or receive its secrets.
+    #[error("{0}")]
+    Denied(String),
 }
 
 impl From<kiln_git::Error> for Error {
@@ -56,5 +59,6 @@ pub fn to_status(e: &Error) -> Status {
         Error::Unsupported(m) => Status::unimplemented(m.clone()),
         Error::Tracking(_) => Status::invalid_argument(e.to_string()),
         Error::Internal(_) => Status::internal(e.to_string()),
+        Error::Denied(m) => Status::permission_denied(m.clone()),
     }
 }

@@ -26,7 +26,7 @@ pub(crate) struct AppRender {
 fn refuse_non_git(source: &ApplicationSource) -> Result<(), Error> {
     if !source.chart().is_empty() || source.repo_url().starts_with("oci://") {
         return Err(Error::Unsupported(format!(
-            "source {}: Helm repository and OCI sources are not supported by Kiln yet; it serves Git sources",
+            "source {}: OCI sources and charts from non-HTTP repositories are not supported by Kiln yet",
             crate::repo::display_url(source.repo_url())
         )));
     }
@@ -72,6 +72,13 @@ impl ArgoRepoServer {
         &self,
         q: pb::ManifestRequest,
     ) -> Result<pb::ManifestResponse, Error> {
+        // A chart of an HTTP chart repository (repository type `helm`):
+        // fetched by the host, no Git involved.
+        if let Some(source) = &q.application_source
+            && crate::chart::is_chart_source(source)
+        {
+            return self.generate_chart(&q, source).await;
+        }
         let repo = RequestRepo::new(q.repo.as_ref())?;
         let source = q.application_source.clone().unwrap_or_default();
         let fresh = q.no_cache || q.no_revision_cache;
@@ -99,6 +106,10 @@ impl ArgoRepoServer {
             enabled: &q.enabled_source_types,
         };
         let app = self.render_app(&repo, &resolved, &spec, q.no_cache).await?;
+        // The caller (set by the auth hook in `service.rs`) may be refused
+        // a render that decrypted secrets.
+        kiln_server::auth::check_secrets(&repo.url, app.generated.secret)
+            .map_err(|s| Error::Denied(s.message().to_owned()))?;
         let tracking = Tracking {
             label_key: &q.app_label_key,
             app_name: &q.app_name,

@@ -27,6 +27,7 @@
 
 #![forbid(unsafe_code)]
 
+mod chart;
 mod credentials;
 mod details;
 mod error;

@@ -62,10 +62,42 @@ pub fn service(
         .max_encoding_message_size(options.max_message_size)
 }
 
+/// The repository a request reads, for the auth hook.
+trait RequestRepository {
+    fn repository(&self) -> Option<&v1alpha1::Repository>;
+}
+
+macro_rules! request_repository {
+    ($($t:ty),* $(,)?) => {$(
+        impl RequestRepository for $t {
+            fn repository(&self) -> Option<&v1alpha1::Repository> {
+                self.repo.as_ref()
+            }
+        }
+    )*};
+}
+
+request_repository!(
+    pb::ManifestRequest,
+    pb::TestRepositoryRequest,
+    pb::ResolveRevisionRequest,
+    pb::ListRefsRequest,
+    pb::ListAppsRequest,
+    pb::RepoServerAppDetailsQuery,
+    pb::RepoServerRevisionMetadataRequest,
+    pb::UpdateRevisionForPathsRequest,
+);
+
 /// Runs a unary handler inside its span and the caller's deadline (answered
 /// DEADLINE_EXCEEDED, as `kiln.v1` does, not tonic's CANCELLED); a failure
 /// is logged once there.
-async fn unary<Req, Resp, Fut>(
+///
+/// The auth hook: the caller the guard layer of `kiln_server` identified
+/// must be allowed to read the request's repository (PERMISSION_DENIED
+/// naming it otherwise), and stays the current caller for the handler, so a
+/// render that decrypted secrets is checked against it
+/// (`kiln_server::auth::check_secrets`).
+async fn unary<Req: RequestRepository, Resp, Fut>(
     request: Request<Req>,
     name: &'static str,
     span: impl FnOnce(&Req) -> Span,
@@ -74,6 +106,18 @@ async fn unary<Req, Resp, Fut>(
 where
     Fut: Future<Output = Result<Resp, Error>>,
 {
+    let caller = kiln_server::auth::caller(request.extensions()).cloned();
+    if let Some(c) = &caller {
+        let url = request
+            .get_ref()
+            .repository()
+            .map(|r| r.repo().to_owned())
+            .unwrap_or_default();
+        if let Err(status) = c.may_read(&url) {
+            warn!(caller = %c.identity, code = ?status.code(), "{}", status.message());
+            return Err(status);
+        }
+    }
     let limit = kiln_server::deadline::from_metadata(request.metadata());
     let q = request.into_inner();
     let span = span(&q);
@@ -84,6 +128,7 @@ where
             status
         })
     };
+    let answer = kiln_server::auth::scope(caller, answer);
     async move {
         let r = kiln_server::deadline::within(limit, true, name, answer).await;
         if let Err(status) = &r

@@ -30,6 +30,8 @@ pub enum LogFormat {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process; boxing a variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run the repo-server (gRPC).
     Serve(ServeArgs),
@@ -43,6 +45,13 @@ pub enum Command {
     Plugins(PluginsArgs),
     /// Encrypt, decrypt, edit and re-key SOPS files, as sops does.
     Secrets(crate::secrets::SecretsArgs),
+    /// Sync applications to their clusters from a repo-server's renders
+    /// (server-side apply, prune, health); `--watch` keeps reconciling.
+    Apply(crate::apply::ApplyArgs),
+    /// Show each application's synced commit, health, drift and last error.
+    Status(crate::apply::StatusArgs),
+    /// Print what `kiln apply` would change, as a unified diff.
+    Diff(crate::apply::DiffArgs),
 }
 
 /// `kiln plugins`.
@@ -162,6 +171,10 @@ pub struct ServeArgs {
     /// with `--argocd-api=false` or KILN_ARGOCD_API=false.
     #[arg(long, env = "KILN_ARGOCD_API", default_value_t = true, action = clap::ArgAction::Set)]
     pub argocd_api: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics (a separate
+    /// listener, plaintext, no authentication).
+    #[arg(long, env = "KILN_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     #[command(flatten)]
     pub tls: crate::serve::ServeTlsArgs,
     #[command(flatten)]
@@ -174,7 +187,8 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// App directory: relative to the repository root with --repo, else a
-    /// local folder.
+    /// local folder (unused with --helm-repo).
+    #[arg(default_value = ".")]
     pub path: String,
     /// Render from this Git repository (URL or local path) through the Git cache.
     #[arg(long)]
@@ -182,6 +196,17 @@ pub struct RenderArgs {
     /// Revision to render with --repo.
     #[arg(long, default_value = "HEAD")]
     pub revision: String,
+    /// Render a chart from this HTTP chart repository (the URL holding
+    /// index.yaml) with the helm engine, instead of a folder; needs --chart.
+    #[arg(long, requires = "chart", conflicts_with_all = ["repo", "root"])]
+    pub helm_repo: Option<String>,
+    /// Chart name in --helm-repo's index.
+    #[arg(long, requires = "helm_repo")]
+    pub chart: Option<String>,
+    /// With --helm-repo: chart version or semver constraint (~1.2.0, ^1,
+    /// ">=1.0.0 <2.0.0", 1.2.x); default: the latest stable version.
+    #[arg(long = "version", default_value = "", requires = "helm_repo")]
+    pub chart_version: String,
     /// Root of a local render: reads may not leave it (default: the top of
     /// the enclosing Git work tree, else the current directory).
     #[arg(long)]

@@ -54,9 +54,27 @@ pub struct ClientTlsArgs {
     /// --insecure` does: for a server with a self-signed certificate.
     #[arg(long, conflicts_with = "tls_ca")]
     pub insecure_skip_verify: bool,
+    /// Send the bearer token in FILE (trailing whitespace ignored) to a
+    /// server that requires one.
+    #[arg(long, env = "KILN_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
 }
 
 impl ClientTlsArgs {
+    /// Adds the `authorization` header of --token-file to a request.
+    pub fn authorize<T>(&self, request: &mut tonic::Request<T>) -> Result<()> {
+        let Some(path) = &self.token_file else {
+            return Ok(());
+        };
+        let token = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --token-file {}", path.display()))?;
+        let value = format!("Bearer {}", token.trim())
+            .parse()
+            .map_err(|_| anyhow!("--token-file {}: not a valid token", path.display()))?;
+        request.metadata_mut().insert("authorization", value);
+        Ok(())
+    }
+
     fn any(&self) -> bool {
         self.tls_ca.is_some() || self.tls_cert.is_some() || self.insecure_skip_verify
     }
@@ -217,11 +235,13 @@ impl rustls::client::danger::ServerCertVerifier for NoVerify {
 pub async fn resolve(args: ResolveArgs) -> Result<()> {
     let sha = if let Some(server) = &args.server {
         let mut client = connect(server, &args.tls).await?;
+        let mut request = tonic::Request::new(ResolveRevisionRequest {
+            repo_url: args.repo.clone(),
+            revision: args.revision.clone(),
+        });
+        args.tls.authorize(&mut request)?;
         client
-            .resolve_revision(ResolveRevisionRequest {
-                repo_url: args.repo.clone(),
-                revision: args.revision.clone(),
-            })
+            .resolve_revision(request)
             .await
             .map_err(status_error)?
             .into_inner()
@@ -253,8 +273,10 @@ pub async fn get(args: GetArgs) -> Result<()> {
         namespace: args.namespace.clone(),
         no_cache: false,
         transformers: Vec::new(),
+        chart: String::new(),
     });
     request.set_timeout(args.timeout);
+    args.tls.authorize(&mut request)?;
     let mut stream = client
         .generate_manifests(request)
         .await

@@ -1,5 +1,6 @@
-//! The optional YAML configuration file: repository credentials and the
-//! `secrets:` section (keyring and key policy, see kiln-secrets).
+//! The optional YAML configuration file: repository credentials, the
+//! `secrets:` section (keyring and key policy, see kiln-secrets), and the
+//! server's callers (`auth:`) and `limits:`.
 //!
 //! ```yaml
 //! credentials:
@@ -12,6 +13,27 @@
 //!   - url: http://git.internal/*         # plain http carries a password only with
 //!     password: t0ken                     # allowPlainHttp (loopback hosts excepted)
 //!     allowPlainHttp: true
+//! auth:                                  # with this section every call needs a token
+//!   tokens:
+//!     - name: argocd                      # names the caller in logs, metrics, limits
+//!       tokenFile: /etc/kiln/tokens/argocd   # e.g. a key of a mounted Secret
+//!       repositories: ["https://github.com/acme/*"]   # allowlist pattern syntax
+//!       secrets: true                     # may receive renders that decrypted SOPS files
+//!     - name: ci
+//!       tokenSha256: 3a6eb079...          # or the hex sha256 of the token
+//!       repositories: ["**"]
+//!   clients:                              # mTLS client certificates (--tls-client-ca),
+//!     - name: argocd-mtls                 # for callers that send no token
+//!       subject: "CN=argocd-repo-server"
+//!       repositories: ["**"]
+//! limits:                                 # each optional; see kiln_server::Limits
+//!   ratePerSecond: 20                     # per caller (token name, mTLS subject or IP)
+//!   burst: 40
+//!   concurrencyPerCaller: 8
+//!   renderConcurrency: 8                  # renders running, all callers together
+//!   renderQueue: 64                       # renders waiting; more: RESOURCE_EXHAUSTED
+//!   maxRequestBytes: 4194304
+//!   maxResponseBytes: 268435456
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -27,6 +49,54 @@ struct File {
     credentials: Vec<Entry>,
     #[serde(default)]
     secrets: Option<kiln_secrets::SecretsConfig>,
+    #[serde(default)]
+    auth: Option<AuthSection>,
+    #[serde(default)]
+    limits: Option<LimitsSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthSection {
+    #[serde(default)]
+    tokens: Vec<TokenEntry>,
+    #[serde(default)]
+    clients: Vec<ClientEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClientEntry {
+    name: String,
+    subject: String,
+    #[serde(default)]
+    repositories: Vec<String>,
+    #[serde(default)]
+    secrets: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct TokenEntry {
+    name: String,
+    token_file: Option<PathBuf>,
+    token_sha256: Option<String>,
+    #[serde(default)]
+    repositories: Vec<String>,
+    #[serde(default)]
+    secrets: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct LimitsSection {
+    rate_per_second: Option<f64>,
+    burst: Option<u32>,
+    concurrency_per_caller: Option<usize>,
+    render_concurrency: Option<usize>,
+    render_queue: Option<usize>,
+    max_request_bytes: Option<usize>,
+    max_response_bytes: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,4 +177,120 @@ pub fn load_credentials(path: &Path) -> Result<Credentials> {
             .with_context(at)?;
     }
     Ok(creds)
+}
+
+/// The `auth:` section as the server's token table; `None` without one
+/// (then every caller may call). Token files are read now; tokens are kept
+/// only as digests and never logged.
+pub fn load_auth(path: &Path) -> Result<Option<kiln_server::auth::Auth>> {
+    let Some(section) = load(path)?.auth else {
+        return Ok(None);
+    };
+    let mut specs = Vec::new();
+    for (i, t) in section.tokens.into_iter().enumerate() {
+        let at = || format!("{}: auth.tokens[{i}] ({})", path.display(), t.name);
+        let sha256 = match (&t.token_file, &t.token_sha256) {
+            (Some(f), None) => {
+                let text = zeroize::Zeroizing::new(
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("{}: reading tokenFile {}", at(), f.display()))?,
+                );
+                let token = text.trim();
+                if token.is_empty() {
+                    bail!("{}: tokenFile {} is empty", at(), f.display());
+                }
+                kiln_server::auth::token_sha256(token)
+            }
+            (None, Some(hex_digest)) => {
+                let mut d = [0u8; 32];
+                hex_to(hex_digest.trim(), &mut d)
+                    .with_context(|| format!("{}: tokenSha256 is not 64 hex digits", at()))?;
+                d
+            }
+            _ => bail!("{}: give exactly one of tokenFile, tokenSha256", at()),
+        };
+        if t.repositories.is_empty() {
+            bail!(
+                "{}: no repositories: list the URL patterns this token may render (\"**\" for all)",
+                at()
+            );
+        }
+        specs.push(kiln_server::auth::TokenSpec {
+            name: t.name.clone(),
+            sha256,
+            repositories: t.repositories.clone(),
+            secrets: t.secrets,
+        });
+    }
+    let mut clients = Vec::new();
+    for (i, c) in section.clients.into_iter().enumerate() {
+        if c.repositories.is_empty() {
+            bail!(
+                "{}: auth.clients[{i}] ({}): no repositories: list the URL patterns it may render (\"**\" for all)",
+                path.display(),
+                c.name
+            );
+        }
+        clients.push(kiln_server::auth::ClientSpec {
+            name: c.name,
+            subject: c.subject,
+            repositories: c.repositories,
+            secrets: c.secrets,
+        });
+    }
+    let auth = kiln_server::auth::Auth::with_clients(specs, clients)
+        .with_context(|| format!("config {}: auth", path.display()))?;
+    Ok(Some(auth))
+}
+
+fn hex_to(s: &str, out: &mut [u8; 32]) -> Result<()> {
+    if s.len() != 64 || !s.is_ascii() {
+        bail!("expected 64 hex digits");
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16)?;
+    }
+    Ok(())
+}
+
+/// The `limits:` section over [`kiln_server::Limits::default`].
+pub fn load_limits(path: Option<&Path>) -> Result<kiln_server::Limits> {
+    let mut l = kiln_server::Limits::default();
+    let Some(path) = path else { return Ok(l) };
+    let s = load(path)?.limits.unwrap_or_default();
+    if let Some(v) = s.rate_per_second {
+        if !(v >= 0.0 && v.is_finite()) {
+            bail!(
+                "config {}: limits.ratePerSecond must be 0 or more",
+                path.display()
+            );
+        }
+        l.rate_per_second = v;
+        l.burst = v.ceil().max(1.0) as u32;
+    }
+    if let Some(v) = s.burst {
+        l.burst = v;
+    }
+    if let Some(v) = s.concurrency_per_caller {
+        l.concurrency_per_caller = v;
+    }
+    if let Some(v) = s.render_concurrency {
+        if v == 0 {
+            bail!(
+                "config {}: limits.renderConcurrency must be at least 1",
+                path.display()
+            );
+        }
+        l.render_concurrency = v;
+    }
+    if let Some(v) = s.render_queue {
+        l.render_queue = v;
+    }
+    if let Some(v) = s.max_request_bytes {
+        l.max_request_bytes = v;
+    }
+    if let Some(v) = s.max_response_bytes {
+        l.max_response_bytes = v;
+    }
+    Ok(l)
 }

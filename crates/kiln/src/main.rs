@@ -5,6 +5,8 @@
 
 #![forbid(unsafe_code)]
 
+mod apply;
+mod apply_metrics;
 mod cli;
 mod client;
 mod config;
@@ -39,13 +41,34 @@ fn main() -> ExitCode {
             cli::Command::Get(args) => client::get(args).await,
             cli::Command::Plugins(args) => plugins::command(args),
             cli::Command::Secrets(args) => secrets::command(args),
+            cli::Command::Apply(args) => apply::apply(args).await,
+            cli::Command::Status(args) => apply::status(args).await,
+            cli::Command::Diff(args) => apply::diff(args).await,
         }
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", report(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text
+/// an outer message already quotes (library errors often include their
+/// source in their own message).
+fn report(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }

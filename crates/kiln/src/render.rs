@@ -37,7 +37,27 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| default_cache_dir("cli"));
     let renderers = crate::plugins::load(&args.plugins, &dir)?;
-    let generated = if let Some(repo) = &args.repo {
+    let generated = if let (Some(helm_repo), Some(chart)) = (&args.helm_repo, &args.chart) {
+        // The local user may read any chart repository they name.
+        let git = Arc::new(
+            GitCache::open(CacheOptions::new(&dir).allow(["**"]))
+                .with_context(|| format!("opening cache directory {}", dir.display()))?,
+        );
+        let pipeline = Pipeline::with_renderers(git, options, renderers);
+        let mut parameters = req.parameters.clone();
+        parameters.extend(args.helm.parameters(&|p: &str| p.to_owned()));
+        pipeline
+            .generate_chart(kiln_render::ChartRequest {
+                repo_url: helm_repo.clone(),
+                chart: chart.clone(),
+                version: args.chart_version.clone(),
+                parameters,
+                namespace: req.namespace.clone(),
+                no_cache: false,
+                transformers: req.transformers.clone(),
+            })
+            .await?
+    } else if let Some(repo) = &args.repo {
         // The local user may read any repository they name.
         let git = Arc::new(
             GitCache::open(CacheOptions::new(&dir).allow(["**"]))
@@ -84,6 +104,11 @@ pub async fn run(args: RenderArgs) -> Result<()> {
         let git = Arc::new(GitCache::open(CacheOptions::new(&scratch))?);
         let pipeline = Pipeline::with_renderers(git, options, renderers);
         pipeline.set_secrets(crate::secrets::env_settings()?);
+        // Chart dependencies from HTTP repositories: the local user may read
+        // any, cached beside the CLI's Git mirrors.
+        pipeline.set_chart_repos(Some(Arc::new(kiln_chartrepo::ChartRepos::open(
+            kiln_chartrepo::RepoOptions::new(dir.join("charts")).allow(["**"]),
+        )?)));
         let out = pipeline.render_local(&root, &req);
         let _ = std::fs::remove_dir_all(&scratch);
         out?

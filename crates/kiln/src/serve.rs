@@ -70,9 +70,36 @@ pub async fn run(args: ServeArgs) -> Result<()> {
                 move |set| p.set_renderers(set),
             ))
         });
+    // Tokens and limits are read before anything listens.
+    let auth = match &args.config {
+        Some(path) => crate::config::load_auth(path)?,
+        None => None,
+    };
+    match &auth {
+        Some(a) => info!(tokens = a.len(), "callers must present a bearer token"),
+        None => {
+            warn!("no auth section in --config: every caller may render every allowed repository")
+        }
+    }
+    let limits = crate::config::load_limits(args.config.as_deref())?;
     // TLS settings are checked (and a self-signed certificate made) before
     // the listener is announced.
     let tls = args.tls.options().server_config()?;
+    let _metrics = match &args.metrics_listen {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("metrics: listening on {addr}"))?;
+            let bound = listener.local_addr()?;
+            kiln_server::metrics::install().watch_pipeline(pipeline.clone());
+            eprintln!("kiln: metrics on http://{bound}/metrics");
+            Some(AbortOnDrop(tokio::spawn(kiln_server::serve_metrics(
+                listener,
+                std::future::pending(),
+            ))))
+        }
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -95,7 +122,10 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         }
         info!("shutting down");
     };
-    let (mut router, health) = kiln_server::router_with(pipeline.clone(), tls)?;
+    let options = kiln_server::ServerOptions {
+        guard: kiln_server::GuardOptions { auth, limits },
+    };
+    let (mut router, health) = kiln_server::router_with_options(pipeline.clone(), tls, options)?;
     if args.argocd_api {
         info!("serving Argo CD's repository.RepoServerService too");
         router = router.add_service(kiln_argocd::service(

@@ -21,7 +21,7 @@ pub enum ErrorKind {
 
 /// A failure of one renderer on one app, with the file and line it concerns.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}{message}", location(.file, .line))]
+#[error("{}{message}", location(.file, .line, .message))]
 pub struct RenderError {
     /// What class of failure it is.
     pub kind: ErrorKind,
@@ -33,7 +33,14 @@ pub struct RenderError {
     pub message: String,
 }
 
-fn location(file: &Option<String>, line: &Option<u32>) -> String {
+fn location(file: &Option<String>, line: &Option<u32>, message: &str) -> String {
+    // Engines that word errors as their upstream tool does often start
+    // with the file already.
+    if let Some(f) = file
+        && message.starts_with(&format!("{f}:"))
+    {
+        return String::new();
+    }
     match (file, line) {
         (Some(f), Some(l)) => format!("{f}:{l}: "),
         (Some(f), None) => format!("{f}: "),

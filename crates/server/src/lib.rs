@@ -10,6 +10,11 @@
 //! certificate made at start, a client CA for mutual TLS) into tonic's rustls
 //! configuration for [`router_with`].
 //!
+//! [`GuardLayer`] sits in front of every service of the listener (the Argo
+//! CD front end included): bearer tokens ([`auth`]), per-caller rate and
+//! concurrency limits and the bounded render queue ([`Limits`]), and the
+//! request metrics ([`metrics`], served by [`serve_metrics`]).
+//!
 //! It holds no render logic of its own.
 //!
 //! ```no_run
@@ -27,8 +32,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod deadline;
 mod error;
+mod guard;
+mod limits;
+pub mod metrics;
+mod scrape;
 mod service;
 mod status;
 mod tls;
@@ -36,7 +46,13 @@ mod watch;
 
 pub use self::{
     error::ServeError,
-    service::{RepoServerService, router, router_with, serve, serve_router},
+    guard::{GuardLayer, GuardOptions},
+    limits::{LimitKind, Limits},
+    scrape::serve_metrics,
+    service::{
+        KilnRouter, RepoServerService, ServerOptions, router, router_with, router_with_options,
+        serve, serve_router,
+    },
     status::to_status,
     tls::{TlsError, TlsOptions, self_signed},
 };

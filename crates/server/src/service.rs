@@ -11,10 +11,26 @@ use tonic::{Request, Response, Status, transport::Server};
 use tracing::{Instrument, info, info_span};
 
 use crate::{
-    ServeError, deadline,
+    ServeError, auth, deadline,
+    guard::{GuardLayer, GuardOptions},
+    limits::Limits,
     status::{git_status, to_status},
     watch::WatchHub,
 };
+
+/// The router of [`router_with_options`]: every service behind the guard
+/// layer (authentication, limits, metrics).
+pub type KilnRouter = tonic::transport::server::Router<
+    tower::layer::util::Stack<GuardLayer, tower::layer::util::Identity>,
+>;
+
+/// Settings of the listener besides TLS. [`ServerOptions::default`]: no
+/// authentication, [`Limits::default`].
+#[derive(Debug, Default)]
+pub struct ServerOptions {
+    /// Tokens and limits enforced in front of every service.
+    pub guard: GuardOptions,
+}
 
 /// Largest sum of manifest bytes put in one streamed message (1 MiB), well
 /// under the 4 MiB most gRPC clients accept by default.
@@ -27,19 +43,24 @@ type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 pub struct RepoServerService {
     pipeline: Pipeline,
     watches: Arc<WatchHub>,
+    max_response_bytes: usize,
 }
 
 impl RepoServerService {
     /// A service answering from `pipeline`.
     pub fn new(pipeline: Pipeline) -> Self {
         let watches = WatchHub::new(pipeline.git().clone());
-        RepoServerService { pipeline, watches }
+        RepoServerService {
+            pipeline,
+            watches,
+            max_response_bytes: Limits::default().max_response_bytes,
+        }
     }
 }
 
 /// The full gRPC router: `kiln.v1.RepoServer`, `grpc.health.v1.Health` and
 /// server reflection v1 and v1alpha, over plaintext (h2c).
-pub fn router(pipeline: Pipeline) -> Result<tonic::transport::server::Router, ServeError> {
+pub fn router(pipeline: Pipeline) -> Result<KilnRouter, ServeError> {
     Ok(router_with(pipeline, None)?.0)
 }
 
@@ -48,13 +69,16 @@ pub fn router(pipeline: Pipeline) -> Result<tonic::transport::server::Router, Se
 pub fn router_with(
     pipeline: Pipeline,
     tls: Option<tonic::transport::ServerTlsConfig>,
-) -> Result<
-    (
-        tonic::transport::server::Router,
-        tonic_health::server::HealthReporter,
-    ),
-    ServeError,
-> {
+) -> Result<(KilnRouter, tonic_health::server::HealthReporter), ServeError> {
+    router_with_options(pipeline, tls, ServerOptions::default())
+}
+
+/// [`router_with`] with tokens and limits.
+pub fn router_with_options(
+    pipeline: Pipeline,
+    tls: Option<tonic::transport::ServerTlsConfig>,
+    options: ServerOptions,
+) -> Result<(KilnRouter, tonic_health::server::HealthReporter), ServeError> {
     let (health_reporter, health) = tonic_health::server::health_reporter();
     // The reporter only writes to a watch channel; setting the status is synchronous in effect.
     let reporter = health_reporter.clone();
@@ -74,14 +98,18 @@ pub fn router_with(
         .register_encoded_file_descriptor_set(kiln_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
-    let svc = RepoServerServer::new(RepoServerService::new(pipeline))
-        .max_decoding_message_size(4 << 20)
-        .max_encoding_message_size(8 << 20);
+    let limits = &options.guard.limits;
+    let mut service = RepoServerService::new(pipeline);
+    service.max_response_bytes = limits.max_response_bytes;
+    let svc = RepoServerServer::new(service)
+        .max_decoding_message_size(limits.max_request_bytes)
+        .max_encoding_message_size(limits.max_response_bytes);
     let mut server = Server::builder();
     if let Some(tls) = tls {
         server = server.tls_config(tls)?;
     }
     let router = server
+        .layer(GuardLayer::new(options.guard))
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -102,7 +130,7 @@ pub async fn serve(
 /// (such as the Argo CD front end), on `listener` until `shutdown` completes.
 pub async fn serve_router(
     listener: TcpListener,
-    router: tonic::transport::server::Router,
+    router: KilnRouter,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), ServeError> {
     let addr = listener.local_addr().map_err(ServeError::Listener)?;
@@ -145,16 +173,19 @@ fn manifests_messages(g: kiln_render::Generated) -> Vec<pb::GenerateManifestsRes
     out
 }
 
-/// Runs a unary handler inside its span and the caller's deadline.
+/// Runs a unary handler inside its span and the caller's deadline, once
+/// the caller is allowed to read the request's repository.
 async fn unary<Req, Resp, Fut>(
     request: Request<Req>,
     name: &'static str,
     span: impl FnOnce(&Req) -> tracing::Span,
+    repo: fn(&Req) -> &str,
     handler: impl FnOnce(Req) -> Fut,
 ) -> Result<Response<Resp>, Status>
 where
     Fut: Future<Output = Result<Resp, Status>>,
 {
+    auth::authorize(&request, repo(request.get_ref()))?;
     let limit = deadline::from_metadata(request.metadata());
     let req = request.into_inner();
     let span = span(&req);
@@ -181,15 +212,21 @@ impl RepoServer for RepoServerService {
         request: Request<pb::ResolveRevisionRequest>,
     ) -> Result<Response<pb::ResolveRevisionResponse>, Status> {
         let span = |r: &pb::ResolveRevisionRequest| info_span!("ResolveRevision", repo = %r.repo_url, revision = %r.revision);
-        unary(request, "ResolveRevision", span, |req| async move {
-            let r = self.resolve(&req.repo_url, &req.revision).await?;
-            Ok(pb::ResolveRevisionResponse {
-                commit_sha: r.commit.to_hex(),
-                resolved_ref: r.reference.unwrap_or_default(),
-                kind: r.kind.as_str().to_owned(),
-                stale: r.stale,
-            })
-        })
+        unary(
+            request,
+            "ResolveRevision",
+            span,
+            |r| r.repo_url.as_str(),
+            |req| async move {
+                let r = self.resolve(&req.repo_url, &req.revision).await?;
+                Ok(pb::ResolveRevisionResponse {
+                    commit_sha: r.commit.to_hex(),
+                    resolved_ref: r.reference.unwrap_or_default(),
+                    kind: r.kind.as_str().to_owned(),
+                    stale: r.stale,
+                })
+            },
+        )
         .await
     }
 
@@ -198,28 +235,34 @@ impl RepoServer for RepoServerService {
         request: Request<pb::GetRevisionMetadataRequest>,
     ) -> Result<Response<pb::GetRevisionMetadataResponse>, Status> {
         let span = |r: &pb::GetRevisionMetadataRequest| info_span!("GetRevisionMetadata", repo = %r.repo_url, revision = %r.revision);
-        unary(request, "GetRevisionMetadata", span, |req| async move {
-            let r = self.resolve(&req.repo_url, &req.revision).await?;
-            let mirror = r.mirror.clone();
-            let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
-                .await
-                .map_err(|e| Status::internal(format!("metadata task: {e}")))?
-                .map_err(git_status)?;
-            let sig = |p: kiln_git::Person| pb::Signature {
-                time_rfc3339: rfc3339(p.time, p.offset),
-                name: p.name,
-                email: p.email,
-                time_unix: p.time,
-            };
-            Ok(pb::GetRevisionMetadataResponse {
-                commit_sha: md.commit.to_hex(),
-                author: Some(sig(md.author)),
-                committer: Some(sig(md.committer)),
-                message: md.message,
-                parents: md.parents.iter().map(|p| p.to_hex()).collect(),
-                tags: md.tags,
-            })
-        })
+        unary(
+            request,
+            "GetRevisionMetadata",
+            span,
+            |r| r.repo_url.as_str(),
+            |req| async move {
+                let r = self.resolve(&req.repo_url, &req.revision).await?;
+                let mirror = r.mirror.clone();
+                let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
+                    .await
+                    .map_err(|e| Status::internal(format!("metadata task: {e}")))?
+                    .map_err(git_status)?;
+                let sig = |p: kiln_git::Person| pb::Signature {
+                    time_rfc3339: rfc3339(p.time, p.offset),
+                    name: p.name,
+                    email: p.email,
+                    time_unix: p.time,
+                };
+                Ok(pb::GetRevisionMetadataResponse {
+                    commit_sha: md.commit.to_hex(),
+                    author: Some(sig(md.author)),
+                    committer: Some(sig(md.committer)),
+                    message: md.message,
+                    parents: md.parents.iter().map(|p| p.to_hex()).collect(),
+                    tags: md.tags,
+                })
+            },
+        )
         .await
     }
 
@@ -228,23 +271,29 @@ impl RepoServer for RepoServerService {
         request: Request<pb::ListAppsRequest>,
     ) -> Result<Response<pb::ListAppsResponse>, Status> {
         let span = |r: &pb::ListAppsRequest| info_span!("ListApps", repo = %r.repo_url, revision = %r.revision, path = %r.path);
-        unary(request, "ListApps", span, |req| async move {
-            let (r, apps) = self
-                .pipeline
-                .list_apps(&req.repo_url, &req.revision, &req.path)
-                .await
-                .map_err(|e| to_status(&e))?;
-            Ok(pb::ListAppsResponse {
-                commit_sha: r.commit.to_hex(),
-                apps: apps
-                    .into_iter()
-                    .map(|a| pb::App {
-                        path: a.path,
-                        engine: a.engine.as_str().to_owned(),
-                    })
-                    .collect(),
-            })
-        })
+        unary(
+            request,
+            "ListApps",
+            span,
+            |r| r.repo_url.as_str(),
+            |req| async move {
+                let (r, apps) = self
+                    .pipeline
+                    .list_apps(&req.repo_url, &req.revision, &req.path)
+                    .await
+                    .map_err(|e| to_status(&e))?;
+                Ok(pb::ListAppsResponse {
+                    commit_sha: r.commit.to_hex(),
+                    apps: apps
+                        .into_iter()
+                        .map(|a| pb::App {
+                            path: a.path,
+                            engine: a.engine.as_str().to_owned(),
+                        })
+                        .collect(),
+                })
+            },
+        )
         .await
     }
 
@@ -284,10 +333,15 @@ impl RepoServer for RepoServerService {
         &self,
         request: Request<pb::GenerateManifestsRequest>,
     ) -> Result<Response<Self::GenerateManifestsStream>, Status> {
+        auth::authorize(&request, &request.get_ref().repo_url)?;
+        let caller = auth::caller(request.extensions()).cloned();
+        let max_response = self.max_response_bytes;
         let limit = deadline::from_metadata(request.metadata());
         let req = request.into_inner();
         let span = info_span!("GenerateManifests", repo = %req.repo_url, revision = %req.revision, app = %req.path);
         let pipeline = self.pipeline.clone();
+        // A chart of an HTTP chart repository instead of a Git folder.
+        let chart = req.chart.clone();
         let greq = GenerateRequest {
             repo_url: req.repo_url,
             revision: req.revision,
@@ -308,10 +362,27 @@ impl RepoServer for RepoServerService {
         // The work happens inside the stream, so this handler's deadline (not
         // tonic's, which only covers returning the stream) governs it.
         let work = async move {
-            deadline::within(limit, false, "GenerateManifests", async {
-                pipeline.generate(greq).await.map_err(|e| to_status(&e))
+            let repo = greq.repo_url.clone();
+            let g = deadline::within(limit, false, "GenerateManifests", async {
+                pipeline
+                    .generate_with_chart(greq, &chart)
+                    .await
+                    .map_err(|e| to_status(&e))
             })
-            .await
+            .await?;
+            if let Some(c) = &caller {
+                c.may_receive_secrets(&repo, g.secret)?;
+            }
+            let size: usize = g.manifests.iter().map(String::len).sum();
+            if size > max_response {
+                if let Some(m) = crate::metrics::get() {
+                    m.limit_hit(crate::limits::LimitKind::ResponseSize);
+                }
+                return Err(Status::resource_exhausted(format!(
+                    "the manifests of {repo} are {size} bytes, over the server's response limit of {max_response} bytes"
+                )));
+            }
+            Ok(g)
         }
         .instrument(span);
         let s = stream::once(work).flat_map(|r| match r {
@@ -332,6 +403,7 @@ impl RepoServer for RepoServerService {
         &self,
         request: Request<pb::WatchRevisionRequest>,
     ) -> Result<Response<Self::WatchRevisionStream>, Status> {
+        auth::authorize(&request, &request.get_ref().repo_url)?;
         let req = request.into_inner();
         let span = info_span!("WatchRevision", repo = %req.repo_url, revision = %req.revision);
         let resolved = self
