@@ -10,8 +10,10 @@ use sha2::{Digest, Sha256};
 use tracing::{info, instrument, warn};
 
 use crate::{
-    Allowlist, Credential, Credentials, Error, Mirror, RepoUrl, error::chain, fetch, repair,
+    Allowlist, Credential, Credentials, Error, Mirror, RepoUrl, SignaturePolicies, Verification,
+    error::chain, fetch, repair,
 };
+use kiln_source::Oid;
 
 /// Settings of a [`GitCache`]. [`CacheOptions::new`] lists every default.
 #[derive(Clone, Debug)]
@@ -26,6 +28,9 @@ pub struct CacheOptions {
     pub fetch_interval: Duration,
     /// Credentials per repository pattern (default: none).
     pub credentials: Credentials,
+    /// Which keys may sign the commits of which repositories, and where a
+    /// verified signature is required to render (default: none).
+    pub signatures: SignaturePolicies,
 }
 
 impl CacheOptions {
@@ -37,6 +42,7 @@ impl CacheOptions {
             allow: Vec::new(),
             fetch_interval: Duration::from_secs(15),
             credentials: Credentials::default(),
+            signatures: SignaturePolicies::default(),
         }
     }
 
@@ -265,6 +271,40 @@ impl GitCache {
             }
             Err(cause) => self.fall_back(mirror, cause),
         }
+    }
+
+    /// Checks a commit's signature against the keys of the repository's
+    /// signature policy (without a policy no key is allowed, so a signed
+    /// commit is reported unverified).
+    pub fn signature(&self, mirror: &Mirror, commit: Oid) -> Result<Verification, Error> {
+        let keys = self
+            .options
+            .signatures
+            .find(mirror.url())
+            .map_or(&[][..], |p| p.keys());
+        mirror.verify_signature(commit, keys)
+    }
+
+    /// Refuses a commit whose repository's policy requires a verified
+    /// signature it does not have ([`Error::Unverified`]); returns the
+    /// verification when there is a policy, `None` when there is none.
+    pub fn enforce_signature(
+        &self,
+        mirror: &Mirror,
+        commit: Oid,
+    ) -> Result<Option<Verification>, Error> {
+        let Some(policy) = self.options.signatures.find(mirror.url()) else {
+            return Ok(None);
+        };
+        let v = mirror.verify_signature(commit, policy.keys())?;
+        if policy.require() && !v.verified {
+            return Err(Error::Unverified {
+                repo: mirror.url().key().to_owned(),
+                commit: commit.to_hex(),
+                reason: v.reason,
+            });
+        }
+        Ok(Some(v))
     }
 
     fn fall_back(&self, mirror: &Mirror, cause: String) -> Result<bool, Error> {

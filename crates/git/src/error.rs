@@ -62,6 +62,17 @@ pub enum Error {
         /// What went wrong.
         cause: String,
     },
+    /// The repository's signature policy requires a verified signature and
+    /// the commit has none.
+    #[error("commit {commit} in {repo}: {reason}")]
+    Unverified {
+        /// Normalised URL.
+        repo: String,
+        /// The commit id.
+        commit: String,
+        /// Why the signature is not verified.
+        reason: String,
+    },
     /// The cache directory is unusable (not writable, or locked by another process).
     #[error("cache directory {path}: {cause}")]
     CacheDir {

@@ -32,6 +32,7 @@ mod mirror;
 mod refs;
 mod repair;
 mod resolve;
+mod signature;
 mod url;
 
 pub use self::{
@@ -44,5 +45,9 @@ pub use self::{
     mirror::Mirror,
     refs::RefNames,
     resolve::{FetchOptions, Resolved, RevisionKind},
+    signature::{
+        AllowedKey, KeyError, SignatureKind, SignaturePolicies, SignaturePolicy, Verification,
+        verify_commit,
+    },
     url::RepoUrl,
 };

@@ -1,6 +1,7 @@
 //! The optional YAML configuration file: repository credentials, the
-//! `secrets:` section (keyring and key policy, see kiln-secrets), and the
-//! server's callers (`auth:`) and `limits:`.
+//! `secrets:` section (keyring and key policy, see kiln-secrets), the
+//! server's callers (`auth:`) and `limits:`, and signed-commit policies
+//! (`signatures:`).
 //!
 //! ```yaml
 //! credentials:
@@ -34,6 +35,12 @@
 //!   renderQueue: 64                       # renders waiting; more: RESOURCE_EXHAUSTED
 //!   maxRequestBytes: 4194304
 //!   maxResponseBytes: 268435456
+//! signatures:                             # first entry matching a repository applies
+//!   - repositories: ["https://github.com/acme/*"]   # allowlist pattern syntax
+//!     keys:                               # OpenSSH public keys (ssh-ed25519, ssh-rsa)
+//!       - ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... alice
+//!     keysFile: /etc/kiln/allowed_signers # and/or: authorized_keys or allowed-signers lines
+//!     require: true                       # GenerateManifests refuses unverified commits
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -53,6 +60,19 @@ struct File {
     auth: Option<AuthSection>,
     #[serde(default)]
     limits: Option<LimitsSection>,
+    #[serde(default)]
+    signatures: Vec<SignatureEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct SignatureEntry {
+    repositories: Vec<String>,
+    #[serde(default)]
+    keys: Vec<String>,
+    keys_file: Option<PathBuf>,
+    #[serde(default)]
+    require: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +142,45 @@ fn load(path: &Path) -> Result<File> {
 /// The `secrets:` section of the config file (keyring, policy), if any.
 pub fn load_secrets(path: &Path) -> Result<Option<kiln_secrets::SecretsConfig>> {
     Ok(load(path)?.secrets)
+}
+
+/// The `signatures:` section: which keys may sign which repositories'
+/// commits, and where a verified signature is required to render.
+pub fn load_signatures(path: &Path) -> Result<kiln_git::SignaturePolicies> {
+    let mut policies = kiln_git::SignaturePolicies::default();
+    for (i, e) in load(path)?.signatures.into_iter().enumerate() {
+        let at = || format!("{}: signatures[{i}]", path.display());
+        if e.repositories.is_empty() {
+            bail!(
+                "{}: no repositories: list the URL patterns it applies to",
+                at()
+            );
+        }
+        let mut keys = Vec::new();
+        for (j, k) in e.keys.iter().enumerate() {
+            keys.push(
+                kiln_git::AllowedKey::parse(k).with_context(|| format!("{}: keys[{j}]", at()))?,
+            );
+        }
+        if let Some(f) = &e.keys_file {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("{}: reading keysFile {}", at(), f.display()))?;
+            keys.extend(
+                kiln_git::AllowedKey::parse_many(&text)
+                    .with_context(|| format!("{}: keysFile {}", at(), f.display()))?,
+            );
+        }
+        if keys.is_empty() && e.require {
+            bail!(
+                "{}: require is true but no keys are listed: every commit would be refused",
+                at()
+            );
+        }
+        policies.add(
+            kiln_git::SignaturePolicy::new(&e.repositories, keys, e.require).with_context(at)?,
+        );
+    }
+    Ok(policies)
 }
 
 /// Loads credentials from the config file; secrets are read now and never logged.

@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
     opts.fetch_interval = args.fetch_interval;
     if let Some(path) = &args.config {
         opts.credentials = crate::config::load_credentials(path)?;
+        opts.signatures = crate::config::load_signatures(path)?;
     }
     let git = Arc::new(
         GitCache::open(opts)

@@ -217,6 +217,11 @@ impl Pipeline {
         let start = Instant::now();
         let registry = self.inner.registry();
         let resolved = self.inner.git.resolve(&req.repo_url, &req.revision).await?;
+        // A repository whose signature policy requires it renders only
+        // verified commits (one object read and one signature check).
+        self.inner
+            .git
+            .enforce_signature(&resolved.mirror, resolved.commit)?;
         let resolve = start.elapsed();
         let app_path =
             normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;

@@ -203,6 +203,24 @@ impl RepoServerService {
             .await
             .map_err(git_status)
     }
+
+    /// The resolved commit's signature, checked against the repository's
+    /// signature policy.
+    async fn signature(&self, r: &kiln_git::Resolved) -> Result<pb::CommitSignature, Status> {
+        let git = self.pipeline.git().clone();
+        let (mirror, commit) = (r.mirror.clone(), r.commit);
+        let v = tokio::task::spawn_blocking(move || git.signature(&mirror, commit))
+            .await
+            .map_err(|e| Status::internal(format!("signature task: {e}")))?
+            .map_err(git_status)?;
+        Ok(pb::CommitSignature {
+            kind: v.kind.as_str().to_owned(),
+            fingerprint: v.fingerprint.unwrap_or_default(),
+            verified: v.verified,
+            reason: v.reason,
+            signer: v.signer.unwrap_or_default(),
+        })
+    }
 }
 
 #[tonic::async_trait]
@@ -219,11 +237,13 @@ impl RepoServer for RepoServerService {
             |r| r.repo_url.as_str(),
             |req| async move {
                 let r = self.resolve(&req.repo_url, &req.revision).await?;
+                let signature = self.signature(&r).await?;
                 Ok(pb::ResolveRevisionResponse {
                     commit_sha: r.commit.to_hex(),
                     resolved_ref: r.reference.unwrap_or_default(),
                     kind: r.kind.as_str().to_owned(),
                     stale: r.stale,
+                    signature: Some(signature),
                 })
             },
         )
@@ -242,6 +262,7 @@ impl RepoServer for RepoServerService {
             |r| r.repo_url.as_str(),
             |req| async move {
                 let r = self.resolve(&req.repo_url, &req.revision).await?;
+                let signature = self.signature(&r).await?;
                 let mirror = r.mirror.clone();
                 let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
                     .await
@@ -260,6 +281,7 @@ impl RepoServer for RepoServerService {
                     message: md.message,
                     parents: md.parents.iter().map(|p| p.to_hex()).collect(),
                     tags: md.tags,
+                    signature: Some(signature),
                 })
             },
         )

@@ -15,6 +15,7 @@ pub fn to_status(e: &PipelineError) -> Status {
             GitError::NotAllowed { .. } => Code::PermissionDenied,
             GitError::RevisionNotFound { .. } => Code::NotFound,
             GitError::Unavailable { .. } => Code::Unavailable,
+            GitError::Unverified { .. } => Code::FailedPrecondition,
             GitError::Mirror { .. } | GitError::CacheDir { .. } => Code::Internal,
         },
         PipelineError::PathNotFound { .. } => Code::NotFound,
