@@ -6,15 +6,21 @@
 mod support;
 
 mod api;
+mod applier;
 mod argocd;
+mod auth;
 mod cache;
 mod cli;
 mod deploy;
 mod errors;
 mod helm;
+mod hostile;
 mod kustomize;
+mod metrics;
 mod plugins;
 mod recovery;
+mod scaleout;
 mod secrets;
+mod signatures;
 mod tls;
 mod transports;

@@ -256,7 +256,8 @@ pub struct ResolveArgs {
     /// Branch, tag, sha or HEAD.
     #[arg(long, default_value = "HEAD")]
     pub revision: String,
-    /// Ask this running server instead of resolving in-process.
+    /// Ask this running server instead of resolving in-process (replicas
+    /// comma-separated, routed by repository as for `kiln get`).
     #[arg(long, env = "KILN_SERVER")]
     pub server: Option<String>,
     /// Directory for the Git mirrors when resolving in-process.
@@ -277,7 +278,9 @@ pub struct GetArgs {
     /// Branch, tag, sha or HEAD.
     #[arg(long, default_value = "HEAD")]
     pub revision: String,
-    /// Server address.
+    /// Server address; several comma-separated replicas (or a name that
+    /// resolves to several addresses) are routed by repository, with
+    /// rendezvous hashing, falling over to the next one when unreachable.
     #[arg(long, env = "KILN_SERVER", default_value = "http://127.0.0.1:8081")]
     pub server: String,
     /// Engine; detected when not given.
