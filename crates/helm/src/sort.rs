@@ -77,16 +77,50 @@ impl Manifest {
 /// Helm's `SplitManifests`: the text between `(?:^|\s*\n)---\s*`
 /// separators, kept as is; blank documents dropped.
 pub fn split(text: &str) -> Vec<String> {
-    static SEP: std::sync::OnceLock<Option<regex_lite::Regex>> = std::sync::OnceLock::new();
-    let sep = SEP.get_or_init(|| regex_lite::Regex::new(r"(?:^|\s*\n)---\s*").ok());
-    let docs: Vec<String> = match sep {
-        Some(re) => re.split(text).map(str::to_string).collect(),
-        None => vec![text.to_string()],
-    };
+    let mut docs = Vec::new();
+    let mut last = 0;
+    let mut from = 0;
+    while let Some((start, end)) = next_separator(text, from) {
+        docs.push(&text[last..start]);
+        last = end;
+        from = end;
+    }
+    docs.push(&text[last..]);
     docs.into_iter()
-        .map(|d| d.trim_start().to_string())
+        .map(str::trim_start)
         .filter(|d| !d.is_empty())
+        .map(str::to_string)
         .collect()
+}
+
+/// The class `\s` of the separator pattern (ASCII space, `\t\n\v\f\r`).
+fn is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ')
+}
+
+/// The leftmost match of `(?:^|\s*\n)---\s*` at or after `from`, as
+/// `(start, end)` byte offsets: the regular expression's leftmost-first
+/// answer, found without a regex engine (it was most of the split's cost).
+fn next_separator(text: &str, from: usize) -> Option<(usize, usize)> {
+    let b = text.as_bytes();
+    let after_dashes = |dashes: usize| {
+        let mut end = dashes + 3;
+        while end < b.len() && is_space(b[end]) {
+            end += 1;
+        }
+        end
+    };
+    if from == 0 && b.starts_with(b"---") {
+        return Some((0, after_dashes(0)));
+    }
+    // The first `\n---` at or after `from`; the match starts where the run
+    // of spaces ending at that newline starts (no earlier than `from`).
+    let nl = from + text.get(from..)?.find("\n---")?;
+    let mut start = nl;
+    while start > from && is_space(b[start - 1]) {
+        start -= 1;
+    }
+    Some((start, after_dashes(nl + 1)))
 }
 
 fn rank(kind: &str) -> Option<usize> {
@@ -165,6 +199,33 @@ mod tests {
             split("\n\na: 1\n\n---  \n\nb: 2  \n\n---\n# c\n"),
             vec!["a: 1", "b: 2", "# c\n"]
         );
+    }
+
+    #[test]
+    fn split_agrees_with_the_separator_pattern() {
+        let re = regex_lite::Regex::new(r"(?:^|\s*\n)---\s*").unwrap();
+        let texts = [
+            "",
+            "---",
+            "---\na: 1",
+            "  ---\na: 1",
+            "a: 1\n---",
+            "a: 1\n--- \n\n---\nb: 2",
+            "a: |\n  ---\n  x\n---\nb",
+            "a\n \t\n---x\n----\n\x0b\n---\x0c\r\nz",
+            "x---y\n---",
+            "\n\n---\n---\n",
+            "a\r\n---\r\nb",
+            "é\n---\nü",
+        ];
+        for t in texts {
+            let want: Vec<String> = re
+                .split(t)
+                .map(|d| d.trim_start().to_string())
+                .filter(|d| !d.is_empty())
+                .collect();
+            assert_eq!(split(t), want, "{t:?}");
+        }
     }
 
     #[test]
