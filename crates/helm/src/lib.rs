@@ -146,6 +146,29 @@ pub fn render(files: &dyn Files, chart_dir: &str, opts: &Options) -> Result<Rend
     render_chart(&mut chart, opts)
 }
 
+/// `helm template`'s dependency check: every dependency the top chart
+/// declares must be present under charts/ (by chart name, whatever its
+/// condition), or nothing renders.
+fn check_dependencies(chart: &Chart) -> Result<(), Error> {
+    let missing: Vec<String> = chart
+        .declared_dependencies()
+        .iter()
+        .filter_map(|d| d.get("name").and_then(serde_json::Value::as_str))
+        .filter(|name| !chart.dependencies.iter().any(|c| c.name() == *name))
+        .map(String::from)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Chart {
+        file: format!("{}/Chart.yaml", chart.origin),
+        message: format!(
+            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+            missing.join(", ")
+        ),
+    })
+}
+
 /// Renders a loaded chart.
 pub fn render_chart(chart: &mut Chart, opts: &Options) -> Result<Rendered, Error> {
     let mut opts = opts.clone();
@@ -170,6 +193,7 @@ pub fn render_chart(chart: &mut Chart, opts: &Options) -> Result<Rendered, Error
             message: "library charts are not installable".into(),
         });
     }
+    check_dependencies(chart)?;
     let rendered = engine::render(chart, &opts)?;
     let notes_name = format!("{}/templates/NOTES.txt", chart.name());
     let mut notes = None;

@@ -131,3 +131,27 @@ fn errors_name_the_file() {
     assert_eq!(file, "c/templates/cm.yaml");
     assert!(message.starts_with("c/templates/cm.yaml:1:10"), "{message}");
 }
+
+#[test]
+fn a_declared_dependency_missing_from_charts_is_an_error() {
+    let mut files = chart(&format!("{CM}  a: b\n"));
+    files.0.insert(
+        "c/Chart.yaml".into(),
+        b"apiVersion: v2\nname: c\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.x\n  repository: https://charts.example.invalid\n  condition: redis.enabled\n- name: common\n  version: 2.0.0\n  repository: file://../common\n".to_vec(),
+    );
+    let err = kiln_helm::render(&files, "c", &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        "c/Chart.yaml: an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: redis, common"
+    );
+    // Vendored, the same chart renders.
+    for dep in ["redis", "common"] {
+        files.0.insert(
+            format!("c/charts/{dep}/Chart.yaml"),
+            format!("apiVersion: v2\nname: {dep}\nversion: 2.0.0\n").into_bytes(),
+        );
+    }
+    assert_eq!(data(&files, &Options::default())["a"], "b");
+}

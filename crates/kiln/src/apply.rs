@@ -181,6 +181,11 @@ impl Clusters {
                     .await
                     .with_context(|| format!("kubeconfig {}: context {named}", path.display()))?
             }
+            // No context named: a kubeconfig when there is one, else the
+            // pod's own service account (in-cluster), as kubectl does.
+            None if context.is_none() => kube::Config::infer()
+                .await
+                .context("no kubeconfig found and not running in a cluster")?,
             None => kube::Config::from_kubeconfig(&options)
                 .await
                 .with_context(|| format!("kubeconfig: context {named}"))?,
@@ -198,10 +203,12 @@ struct Rendered {
     manifests: Vec<String>,
 }
 
-async fn connect(server: &ServerArgs) -> Result<RepoServerClient<Channel>> {
-    Ok(RepoServerClient::new(
-        server.tls.channel(&server.server).await?,
-    ))
+/// A client of the repo-server replica that serves `repo_url`: with several
+/// `--server` replicas, the one rendezvous hashing picks for the repository
+/// (the next one when it is unreachable), so each mirror stays on few replicas.
+async fn connect(server: &ServerArgs, repo_url: &str) -> Result<RepoServerClient<Channel>> {
+    let (_, client) = server.tls.client_for(&server.server, repo_url).await?;
+    Ok(client)
 }
 
 /// Asks the repo-server to render `app` at `revision` (the app's own when
@@ -339,7 +346,6 @@ pub async fn apply(args: ApplyArgs) -> Result<()> {
     if args.watch {
         return watch(args, apps, clusters).await;
     }
-    let mut grpc = connect(&args.server).await?;
     let wait = HealthWait {
         timeout: args.timeout,
         poll: Duration::from_secs(2),
@@ -349,6 +355,7 @@ pub async fn apply(args: ApplyArgs) -> Result<()> {
         let span = tracing::info_span!("apply", app = %app.metadata.name);
         let result = async {
             let client = clusters.client(app).await?;
+            let mut grpc = connect(&args.server, &app.spec.source.repo_url).await?;
             let applied = sync_app(&client, &mut grpc, app, &args, &wait, None).await?;
             anyhow::Ok(applied.ok())
         }
@@ -483,7 +490,7 @@ async fn watch_app(
     let mut synced: Option<String> = None;
     loop {
         let result: Result<()> = async {
-            let mut grpc = connect(&args.server).await?;
+            let mut grpc = connect(&args.server, &app.spec.source.repo_url).await?;
             let mut stream = grpc
                 .watch_revision(WatchRevisionRequest {
                     repo_url: app.spec.source.repo_url.clone(),
@@ -603,10 +610,6 @@ async fn check_app(
 pub async fn status(args: StatusArgs) -> Result<()> {
     let apps = load(&args.apps)?;
     let mut clusters = Clusters::new(args.cluster.clone());
-    let mut grpc = match &args.server {
-        Some(server) => Some(RepoServerClient::new(args.tls.channel(server).await?)),
-        None => None,
-    };
     let mut out = std::io::stdout().lock();
     if matches!(args.output, StatusOutput::Text) {
         writeln!(
@@ -629,9 +632,13 @@ pub async fn status(args: StatusArgs) -> Result<()> {
         } else {
             "Unknown".to_owned()
         };
-        let drift = match grpc.as_mut() {
-            Some(grpc) => {
-                let rendered = render(grpc, app, None, Duration::from_secs(120)).await?;
+        let drift = match &args.server {
+            Some(servers) => {
+                let (_, mut grpc) = args
+                    .tls
+                    .client_for(servers, &app.spec.source.repo_url)
+                    .await?;
+                let rendered = render(&mut grpc, app, None, Duration::from_secs(120)).await?;
                 drift::detect(&client, app, &rendered.manifests)
                     .await?
                     .summary()
@@ -686,11 +693,11 @@ pub async fn status(args: StatusArgs) -> Result<()> {
 pub async fn diff(args: DiffArgs) -> Result<()> {
     let apps = load(&args.apps)?;
     let mut clusters = Clusters::new(args.cluster.clone());
-    let mut grpc = connect(&args.server).await?;
     let mut differ = 0;
     let mut out = std::io::stdout().lock();
     for app in &apps {
         let client = clusters.client(app).await?;
+        let mut grpc = connect(&args.server, &app.spec.source.repo_url).await?;
         let rendered = render(&mut grpc, app, None, args.server.render_timeout).await?;
         let report = drift::detect(&client, app, &rendered.manifests).await?;
         out.write_all(report.unified_diff().as_bytes())?;

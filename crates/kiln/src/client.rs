@@ -72,27 +72,6 @@ impl ClientTlsArgs {
         self.tls_ca.is_some() || self.tls_cert.is_some() || self.insecure_skip_verify
     }
 
-    /// A channel to `server` (`host:port` or a URL) with these settings.
-    /// Several comma-separated servers are replicas: the first reachable
-    /// one in the order given answers (use [`Self::client_for`] to route by
-    /// repository).
-    pub async fn channel(&self, server: &str) -> Result<tonic::transport::Channel> {
-        if !server.contains(',') {
-            return self.channel_to(server, None).await;
-        }
-        let mut last = None;
-        for replica in self.replicas(server).await? {
-            match self
-                .channel_to(&replica.url, replica.tls_name.as_deref())
-                .await
-            {
-                Ok(channel) => return Ok(channel),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| anyhow!("--server {server}: no address")))
-    }
-
     /// A channel to one server; `tls_name` is the name its certificate is
     /// verified against when `server` is an address resolved from it.
     async fn channel_to(
