@@ -4,6 +4,8 @@
 
 use std::{path::Path, process::Command};
 
+use kiln_chartrepo::testing::FileServer;
+
 use crate::support::*;
 
 fn corpus() -> std::path::PathBuf {
@@ -145,79 +147,10 @@ async fn a_chart_renders_over_grpc_with_values_outside_the_chart() {
     );
 }
 
-/// A Helm chart repository on 127.0.0.1: `files` (path → bytes) over
-/// HTTP/1.0, until stopped.
-struct ChartServer {
-    port: u16,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ChartServer {
-    fn start(files: std::collections::BTreeMap<String, Vec<u8>>) -> ChartServer {
-        use std::io::{BufRead, BufReader, Write};
-        use std::sync::atomic::Ordering;
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let s = stop.clone();
-        let handle = std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut conn) = conn else { continue };
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                let mut line = String::new();
-                let _ = reader.read_line(&mut line);
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/");
-                let _ = match files.get(path) {
-                    Some(b) => conn
-                        .write_all(
-                            format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", b.len())
-                                .as_bytes(),
-                        )
-                        .and_then(|_| conn.write_all(b)),
-                    None => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-                };
-            }
-        });
-        ChartServer {
-            port,
-            stop,
-            handle: Some(handle),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/charts", self.port)
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-    }
-}
-
-impl Drop for ChartServer {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 /// The `cache` chart of the umbrella corpus case, served as a repository:
 /// 1.2.0 (the real archive), 1.3.0 (an index digest that does not match),
 /// 2.0.0 (an archive that is not there).
-fn cache_chart_repo() -> (ChartServer, String) {
+fn cache_chart_repo() -> (FileServer, String) {
     use sha2::Digest;
     let tgz = std::fs::read(corpus().join("charts/umbrella/charts/cache-1.2.0.tgz")).unwrap();
     let digest = hex::encode(sha2::Sha256::digest(&tgz));
@@ -235,7 +168,7 @@ fn cache_chart_repo() -> (ChartServer, String) {
     ]
     .into_iter()
     .collect();
-    (ChartServer::start(files), digest)
+    (FileServer::start(files), digest)
 }
 
 fn objects(msgs: &[kiln_proto::kiln::v1::GenerateManifestsResponse]) -> Vec<serde_json::Value> {
@@ -269,7 +202,7 @@ async fn chart_repository_dependencies_and_sources_are_fetched_by_the_host() {
     repo.commit(&refs, "umbrella without its repository dependency");
     let daemon = GitDaemon::start(root.path());
     let cache = tempfile::tempdir().unwrap();
-    let allow = format!("http://127.0.0.1:{}/**", server.port);
+    let allow = format!("http://127.0.0.1:{}/**", server.port());
     let kiln = Kiln::start(
         cache.path(),
         &[
@@ -438,7 +371,7 @@ async fn argo_cd_helm_repository_sources_render_through_the_host() {
     };
     let (server, _) = cache_chart_repo();
     let cache = tempfile::tempdir().unwrap();
-    let allow = format!("http://127.0.0.1:{}/**", server.port);
+    let allow = format!("http://127.0.0.1:{}/**", server.port());
     let kiln = Kiln::start(cache.path(), &["--allow-repo", &allow]);
     let mut c = RepoServerServiceClient::connect(kiln.channel_url())
         .await

@@ -31,6 +31,8 @@
 mod error;
 mod index;
 mod repos;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use self::{
     error::{Error, ErrorKind},

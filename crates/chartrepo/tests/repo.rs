@@ -1,147 +1,29 @@
-//! `ChartRepos` against a chart repository served on 127.0.0.1 by a small
-//! HTTP server in this file.
+//! `ChartRepos` against a chart repository served on 127.0.0.1 by
+//! `kiln_chartrepo::testing::FileServer`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::{
-    collections::BTreeMap,
-    io::{BufRead, BufReader, Write},
-    net::TcpListener,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
-    thread,
+use std::collections::BTreeMap;
+
+use kiln_chartrepo::{
+    ChartRepos, ErrorKind, RepoOptions,
+    testing::{FileServer, chart_archive},
 };
-
-use kiln_chartrepo::{ChartRepos, ErrorKind, RepoOptions};
 use sha2::{Digest, Sha256};
-
-/// Serves `files` (path → bytes) over HTTP/1.0 on 127.0.0.1.
-struct Server {
-    port: u16,
-    files: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
-    requests: Arc<AtomicUsize>,
-    /// The `Authorization` header every request must carry, if any.
-    auth: Arc<Mutex<Option<String>>>,
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Server {
-    fn start(files: BTreeMap<String, Vec<u8>>) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let files = Arc::new(Mutex::new(files));
-        let requests = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let auth: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
-        let (f, r, s, a) = (files.clone(), requests.clone(), stop.clone(), auth.clone());
-        let handle = thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(mut conn) = conn else { continue };
-                let mut line = String::new();
-                let mut reader = BufReader::new(conn.try_clone().unwrap());
-                if reader.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let mut authorization = None;
-                loop {
-                    let mut h = String::new();
-                    if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = h.split_once(':')
-                        && k.eq_ignore_ascii_case("authorization")
-                    {
-                        authorization = Some(v.trim().to_owned());
-                    }
-                }
-                r.fetch_add(1, Ordering::SeqCst);
-                let want = a.lock().unwrap().clone();
-                if want.is_some() && authorization != want {
-                    let _ =
-                        conn.write_all(b"HTTP/1.0 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
-                    continue;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let body = f.lock().unwrap().get(&path).cloned();
-                let _ = match body {
-                    Some(b) => conn
-                        .write_all(
-                            format!("HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n", b.len())
-                                .as_bytes(),
-                        )
-                        .and_then(|_| conn.write_all(&b)),
-                    None => conn.write_all(b"HTTP/1.0 404 Not Found\r\nContent-Length: 0\r\n\r\n"),
-                };
-            }
-        });
-        Server {
-            port,
-            files,
-            requests,
-            auth,
-            stop,
-            handle: Some(handle),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/charts", self.port)
-    }
-
-    fn put(&self, path: &str, bytes: Vec<u8>) {
-        self.files.lock().unwrap().insert(path.to_owned(), bytes);
-    }
-
-    fn requests(&self) -> usize {
-        self.requests.load(Ordering::SeqCst)
-    }
-
-    fn stop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// A chart archive as `helm package` lays it out: `<name>/Chart.yaml`...
 fn chart_tgz(name: &str, version: &str) -> Vec<u8> {
-    let mut tar = tar::Builder::new(Vec::new());
-    let files = [
-        (
-            "Chart.yaml",
-            format!("apiVersion: v2\nname: {name}\nversion: {version}\n"),
-        ),
-        (
-            "templates/cm.yaml",
-            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n".into(),
-        ),
-    ];
-    for (path, text) in files {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(text.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, format!("{name}/{path}"), text.as_bytes())
-            .unwrap();
-    }
-    let raw = tar.into_inner().unwrap();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(&raw).unwrap();
-    gz.finish().unwrap()
+    let chart = format!("apiVersion: v2\nname: {name}\nversion: {version}\n");
+    chart_archive(
+        name,
+        &[
+            ("Chart.yaml", &chart),
+            (
+                "templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n",
+            ),
+        ],
+    )
 }
 
 fn sha(b: &[u8]) -> String {
@@ -150,7 +32,7 @@ fn sha(b: &[u8]) -> String {
 
 /// A repository with `web` 1.2.3, 1.2.10, 1.3.0 and 2.0.0-rc.1 (relative
 /// URLs, digests given).
-fn repo() -> (Server, BTreeMap<String, Vec<u8>>) {
+fn repo() -> (FileServer, BTreeMap<String, Vec<u8>>) {
     let mut files = BTreeMap::new();
     let mut index = String::from("apiVersion: v1\nentries:\n  web:\n");
     for v in ["2.0.0-rc.1", "1.3.0", "1.2.10", "1.2.3"] {
@@ -162,7 +44,7 @@ fn repo() -> (Server, BTreeMap<String, Vec<u8>>) {
         files.insert(format!("/charts/web-{v}.tgz"), tgz);
     }
     files.insert("/charts/index.yaml".into(), index.into_bytes());
-    (Server::start(files.clone()), files)
+    (FileServer::start(files.clone()), files)
 }
 
 fn repos(dir: &std::path::Path, allow: &[&str]) -> ChartRepos {
@@ -238,7 +120,7 @@ fn a_digest_mismatch_fails_and_caches_nothing() {
     assert!(
         msg.contains(&format!(
             "repository http://127.0.0.1:{}/charts",
-            server.port
+            server.port()
         )),
         "{msg}"
     );
@@ -311,7 +193,7 @@ fn missing_charts_versions_and_files_are_not_found_and_big_ones_too_large() {
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.to_string().contains("index.yaml: HTTP 404"), "{e}");
     // The archive the index names is gone.
-    server.files.lock().unwrap().remove("/charts/web-1.2.3.tgz");
+    server.remove("/charts/web-1.2.3.tgz");
     let e = r.fetch(&server.url(), "web", "1.2.3").unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(e.to_string().contains("web-1.2.3.tgz: HTTP 404"), "{e}");
@@ -332,7 +214,7 @@ fn missing_charts_versions_and_files_are_not_found_and_big_ones_too_large() {
 #[test]
 fn basic_auth_goes_to_the_repository_that_has_a_credential() {
     let (server, _) = repo();
-    *server.auth.lock().unwrap() = Some("Basic a2lsbjpzM2NyZXQ=".into());
+    server.require_authorization("Basic a2lsbjpzM2NyZXQ=");
     let dir = tempfile::tempdir().unwrap();
     let e = repos(dir.path(), &["http://127.0.0.1:*/**"])
         .fetch(&server.url(), "web", "1.2.3")

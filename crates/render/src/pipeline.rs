@@ -243,22 +243,13 @@ impl Pipeline {
                 total: start.elapsed(),
             },
         };
-        if !req.no_cache
-            && let Some(hit) = self.inner.cache.exact.get(&(key, commit)).await
-        {
-            if hit.used.still_current(&registry) {
-                self.inner.cache.count_exact_hit();
-                return Ok(finish(hit, true));
-            }
-            // A renderer it used was replaced since.
-            self.inner.cache.exact.invalidate(&(key, commit)).await;
-        }
         let ran = Arc::new(AtomicBool::new(false));
         let init = {
             let inner = self.inner.clone();
             let ran = ran.clone();
             let mirror = resolved.mirror.clone();
             let req = req.clone();
+            let registry = registry.clone();
             async move {
                 tokio::task::spawn_blocking(move || {
                     inner.render_commit(&registry, &mirror, commit, &app_path, &req, key, &ran)
@@ -267,28 +258,55 @@ impl Pipeline {
                 .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
             }
         };
-        let rendered = if req.no_cache {
-            let r = init.await?;
+        let (rendered, cached) = self
+            .exact_cached((key, commit), req.no_cache, &registry, &ran, init)
+            .await?;
+        Ok(finish(rendered, cached))
+    }
+
+    /// The exact-cache step Git and chart-repository sources share. A cached
+    /// render whose renderers are all still current answers at once (one made
+    /// by a renderer replaced since is dropped); otherwise `render` runs, once
+    /// for concurrent callers of the same key unless `no_cache`, and stays
+    /// cached only when worth keeping. `ran` is set by `render` when it runs.
+    /// Returns the render and whether it came from the cache.
+    async fn exact_cached<F>(
+        &self,
+        key: (AppKey, Oid),
+        no_cache: bool,
+        registry: &Registry,
+        ran: &AtomicBool,
+        render: F,
+    ) -> Result<(Arc<Rendered>, bool), PipelineError>
+    where
+        F: Future<Output = Result<Arc<Rendered>, PipelineError>>,
+    {
+        let cache = &self.inner.cache;
+        if !no_cache && let Some(hit) = cache.exact.get(&key).await {
+            if hit.used.still_current(registry) {
+                cache.count_exact_hit();
+                return Ok((hit, true));
+            }
+            // A renderer it used was replaced since.
+            cache.exact.invalidate(&key).await;
+        }
+        let rendered = if no_cache {
+            let r = render.await?;
             if self.inner.keep(&r) {
-                self.inner
-                    .cache
-                    .exact
-                    .insert((key, commit), r.clone())
-                    .await;
+                cache.exact.insert(key, r.clone()).await;
             }
             r
         } else {
-            self.inner
-                .cache
+            cache
                 .exact
-                .try_get_with((key, commit), init)
+                .try_get_with(key, render)
                 .await
                 .map_err(|e| (*e).clone())?
         };
         if !self.inner.keep(&rendered) {
-            self.inner.cache.exact.invalidate(&(key, commit)).await;
+            cache.exact.invalidate(&key).await;
         }
-        Ok(finish(rendered, !ran.load(Ordering::Relaxed)))
+        Ok((rendered, !ran.load(Ordering::Relaxed)))
     }
 
     /// Lists the apps under `path` of a revision.
@@ -708,18 +726,12 @@ impl Pipeline {
                 total: start.elapsed(),
             },
         };
-        if !req.no_cache
-            && let Some(hit) = self.inner.cache.exact.get(&(key, commit)).await
-            && hit.used.still_current(&registry)
-        {
-            self.inner.cache.count_exact_hit();
-            return Ok(finish(hit, true));
-        }
         let ran = Arc::new(AtomicBool::new(false));
         let init = {
             let inner = self.inner.clone();
             let ran = ran.clone();
             let fetched = fetched.clone();
+            let registry = registry.clone();
             async move {
                 tokio::task::spawn_blocking(move || -> Result<Arc<Rendered>, PipelineError> {
                     ran.store(true, Ordering::Relaxed);
@@ -759,26 +771,10 @@ impl Pipeline {
                 .map_err(|e| PipelineError::Internal(format!("render task: {e}")))?
             }
         };
-        let rendered = if req.no_cache {
-            init.await?
-        } else {
-            self.inner
-                .cache
-                .exact
-                .try_get_with((key, commit), init)
-                .await
-                .map_err(|e| (*e).clone())?
-        };
-        if req.no_cache && self.inner.keep(&rendered) {
-            self.inner
-                .cache
-                .exact
-                .insert((key, commit), rendered.clone())
-                .await;
-        } else if !self.inner.keep(&rendered) {
-            self.inner.cache.exact.invalidate(&(key, commit)).await;
-        }
-        Ok(finish(rendered, !ran.load(Ordering::Relaxed)))
+        let (rendered, cached) = self
+            .exact_cached((key, commit), req.no_cache, &registry, &ran, init)
+            .await?;
+        Ok(finish(rendered, cached))
     }
 }
 

@@ -5,9 +5,12 @@
 
 use std::{path::Path, process::Command, sync::Arc};
 
+use sha2::{Digest, Sha256};
+
+use kiln_chartrepo::testing::{FileServer, chart_archive};
 use kiln_git::{CacheOptions, GitCache};
 use kiln_render::{
-    CacheCounters, GenerateRequest, Pipeline, PipelineOptions, RenderError, RenderInput, Renderer,
+    CacheCounters, ChartRequest, GenerateRequest, Pipeline, PipelineOptions, RenderError, RenderInput, Renderer,
     RendererInfo,
 };
 
@@ -196,4 +199,51 @@ async fn a_new_renderer_invalidates_only_apps_whose_detection_it_changes() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("directory"), "{e}");
+}
+
+#[tokio::test]
+async fn replacing_the_helm_renderer_invalidates_chart_repository_renders() {
+    let tgz = chart_archive(
+        "web",
+        &[("Chart.yaml", "apiVersion: v2\nname: web\nversion: 1.0.0\n")],
+    );
+    let index = format!(
+        "apiVersion: v1\nentries:\n  web:\n  - name: web\n    version: 1.0.0\n    digest: {}\n    urls: [web-1.0.0.tgz]\n",
+        hex::encode(Sha256::digest(&tgz))
+    );
+    let server = FileServer::start(
+        [
+            ("/charts/index.yaml".to_owned(), index.into_bytes()),
+            ("/charts/web-1.0.0.tgz".to_owned(), tgz),
+        ]
+        .into_iter()
+        .collect(),
+    );
+    let f = Fixture::new(vec![stamp("helm", "1", "Chart.yaml")]);
+    let render = || async {
+        let out = f
+            .pipeline
+            .generate_chart(ChartRequest {
+                repo_url: server.url(),
+                chart: "web".into(),
+                version: "1.0.0".into(),
+                parameters: Default::default(),
+                namespace: String::new(),
+                no_cache: false,
+                transformers: Vec::new(),
+            })
+            .await
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&out.manifests[0]).unwrap();
+        (v["data"]["by"].as_str().unwrap().to_owned(), out.cached)
+    };
+    assert_eq!(render().await, ("helm 1".into(), false));
+    assert_eq!(render().await, ("helm 1".into(), true));
+
+    // A new build of the helm renderer: the chart's cached render is stale.
+    f.pipeline
+        .set_renderers(vec![stamp("helm", "2", "Chart.yaml")]);
+    assert_eq!(render().await, ("helm 2".into(), false));
+    assert_eq!(render().await, ("helm 2".into(), true));
+    assert_eq!(f.pipeline.cache().counters().renders, 2);
 }
