@@ -72,6 +72,41 @@ pub(crate) fn load(
     Ok((component, false))
 }
 
+/// How old a temporary file must be before [`sweep`] deletes it: far longer
+/// than compiling any plugin takes, so a write in progress (this process or
+/// another one sharing the folder) is never removed.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Deletes the temporary files that a process killed while writing a cache
+/// entry left behind in `dir` (`*.tmpPID`, older than [`STALE_TMP`]).
+/// Returns how many were deleted.
+pub(crate) fn sweep(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let is_tmp = name
+            .to_str()
+            .and_then(|n| n.rsplit_once(".tmp"))
+            .is_some_and(|(_, pid)| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age >= STALE_TMP);
+        if is_tmp && stale && std::fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        debug!(dir = %dir.display(), removed, "removed leftover temporary files of the compiled-plugin cache");
+    }
+    removed
+}
+
 fn verified(file: &[u8]) -> Option<&[u8]> {
     if file.len() < 32 {
         return None;
@@ -110,4 +145,38 @@ fn store(path: &Path, payload: &[u8]) -> std::io::Result<()> {
 fn deserialize(engine: &Engine, payload: &[u8]) -> wasmtime::Result<Component> {
     // SAFETY: see the function's `# Safety` section above.
     unsafe { Component::deserialize(engine, payload) }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn sweep_removes_only_stale_leftover_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = std::time::SystemTime::now() - STALE_TMP - std::time::Duration::from_secs(5);
+        let file = |name: &str, aged: bool| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, b"x").unwrap();
+            if aged {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+            p
+        };
+        let leftover = file("abc.tmp4242", true);
+        let in_progress = file("def.tmp4243", false);
+        let entry = file("abc.cwasm", true);
+        let other = file("notes.tmpx", true);
+        assert_eq!(sweep(dir.path()), 1);
+        assert!(!leftover.exists());
+        assert!(in_progress.exists() && entry.exists() && other.exists());
+        assert_eq!(sweep(&dir.path().join("missing")), 0);
+    }
 }

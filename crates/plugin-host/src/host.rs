@@ -73,6 +73,9 @@ impl PluginHost {
         Plugin::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)
             .map_err(engine_err)?;
 
+        if let Some(dir) = &cache_dir {
+            crate::compiled::sweep(dir);
+        }
         let stop = Arc::new(AtomicBool::new(false));
         let ticker = engine.clone();
         let stopped = stop.clone();
