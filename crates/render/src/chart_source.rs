@@ -37,6 +37,36 @@ pub struct ChartRequest {
 
 /// A fetch failure as a pipeline error naming repository, chart and version.
 pub(crate) fn fetch_error(e: kiln_chartrepo::Error) -> PipelineError {
+    let (repo, revision, path) = (e.repo.clone(), e.version.clone(), e.chart.clone());
+    // The error's other fields are the Render error's own.
+    let message = e.cause.clone();
+    chart_failure(e, message, |source| PipelineError::Render {
+        repo,
+        revision,
+        path,
+        engine: "helm".into(),
+        source: Box::new(source),
+    })
+}
+
+/// A chart that a render needed (a chart's dependency) and could not be
+/// fetched, as the failure of that render (`fail` adds the app's context).
+pub(crate) fn dependency_error(
+    e: kiln_chartrepo::Error,
+    fail: impl FnOnce(RenderError) -> PipelineError,
+) -> PipelineError {
+    let message = e.to_string();
+    chart_failure(e, message, fail)
+}
+
+/// One classification of chart repository failures: an unreachable
+/// repository is unavailable, like an unreachable Git remote; the rest keep
+/// their class as a render error carrying `message`.
+fn chart_failure(
+    e: kiln_chartrepo::Error,
+    message: String,
+    fail: impl FnOnce(RenderError) -> PipelineError,
+) -> PipelineError {
     let kind = match e.kind {
         ChartErrorKind::Unavailable => {
             return PipelineError::Git(kiln_git::Error::Unavailable {
@@ -50,19 +80,12 @@ pub(crate) fn fetch_error(e: kiln_chartrepo::Error) -> PipelineError {
         ChartErrorKind::InvalidInput | ChartErrorKind::Corrupt => ErrorKind::InvalidInput,
         ChartErrorKind::Internal => ErrorKind::Internal,
     };
-    PipelineError::Render {
-        repo: e.repo,
-        revision: e.version,
-        path: e.chart,
-        engine: "helm".into(),
-        source: Box::new(RenderError {
-            kind,
-            file: None,
-            line: None,
-            // The error's other fields are the Render error's own.
-            message: e.cause,
-        }),
-    }
+    fail(RenderError {
+        kind,
+        file: None,
+        line: None,
+        message,
+    })
 }
 
 /// A chart archive's files as a source tree: every regular file under the

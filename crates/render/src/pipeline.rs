@@ -613,7 +613,12 @@ impl Inner {
         };
         let rendered = renderer.render(&input);
         let mut secret = check(&engine)?;
-        let mut manifests = rendered.map_err(|e| fail(&engine, e))?;
+        // A render that needed a chart the host could not fetch fails with
+        // the fetch's own error (its class, repository, chart and version).
+        let mut manifests = rendered.map_err(|e| match remote.chart_failure() {
+            Some(f) => crate::chart_source::dependency_error(f, |r| fail(&engine, r)),
+            None => fail(&engine, e),
+        })?;
         drop(input);
         for t in transformers {
             let tr = lookup(&t.engine, &mut used)?;

@@ -22,7 +22,7 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use kiln_chartrepo::{ChartRepos, ErrorKind as ChartErrorKind, Fetched};
+use kiln_chartrepo::{ChartRepos, Error as ChartError, ErrorKind as ChartErrorKind, Fetched};
 use kiln_git::{GitBackend, GitCache};
 use kiln_source::{DirEntry, EntryKind, Locked, ReadLimits, Source, SourceError, Tree};
 
@@ -53,14 +53,11 @@ pub(crate) struct RemoteReads {
     limits: ReadLimits,
     remotes: Mutex<BTreeMap<(String, String), Opened>>,
     charts: Option<Arc<ChartRepos>>,
-    fetched: Mutex<BTreeMap<ChartKey, Result<Arc<Fetched>, ChartFailure>>>,
+    fetched: Mutex<BTreeMap<ChartKey, Result<Arc<Fetched>, ChartError>>>,
 }
 
 /// A chart asked for: repository URL, chart name, version or constraint.
 type ChartKey = (String, String, String);
-
-/// Why a chart archive could not be served: its class and message.
-type ChartFailure = (ChartErrorKind, String);
 
 /// A remote repository at a ref, opened once per render, or why not.
 type Opened = Result<Arc<Remote>, String>;
@@ -148,31 +145,45 @@ impl RemoteReads {
         let mut fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
         let found = fetched
             .entry(key)
-            .or_insert_with(|| match &self.charts {
-                // On a thread of its own: the render may run inside the
-                // runtime (a local render), where blocking IO may not.
-                Some(c) => {
-                    std::thread::scope(|s| s.spawn(|| c.fetch(&repo, &chart, &version)).join())
-                        .map_err(|_| {
-                            (
-                                ChartErrorKind::Internal,
-                                "the chart fetch thread failed".to_owned(),
-                            )
-                        })?
-                        .map(Arc::new)
-                        .map_err(|e| (e.kind, e.to_string()))
+            .or_insert_with(|| {
+                let failure = |cause: &str| ChartError {
+                    kind: ChartErrorKind::Internal,
+                    repo: repo.clone(),
+                    chart: chart.clone(),
+                    version: version.clone(),
+                    cause: cause.to_owned(),
+                };
+                match &self.charts {
+                    // On a thread of its own: the render may run inside the
+                    // runtime (a local render), where blocking IO may not.
+                    Some(c) => {
+                        std::thread::scope(|s| s.spawn(|| c.fetch(&repo, &chart, &version)).join())
+                            .map_err(|_| failure("the chart fetch thread failed"))?
+                            .map(Arc::new)
+                    }
+                    None => Err(failure(
+                        "chart repositories are not available in this pipeline",
+                    )),
                 }
-                None => Err((
-                    ChartErrorKind::Internal,
-                    "chart repositories are not available in this pipeline".to_owned(),
-                )),
             })
             .clone();
         drop(fetched);
         match found {
             Ok(f) => Ok(Some(f)),
-            Err((kind, message)) => Err(chart_error(path, kind, message)),
+            Err(e) => Err(SourceError::Backend {
+                path: path.to_owned(),
+                source: e.to_string().into(),
+            }),
         }
+    }
+
+    /// The first chart archive this render could not fetch, if any: the
+    /// cause of a failed render that needed it, with its own class (a
+    /// missing version, an unreachable repository...), which the source
+    /// interface cannot carry to the renderer and back.
+    pub(crate) fn chart_failure(&self) -> Option<ChartError> {
+        let fetched = self.fetched.lock().unwrap_or_else(|e| e.into_inner());
+        fetched.values().find_map(|f| f.as_ref().err().cloned())
     }
 
     /// Splits a reserved path into the remote and the path inside it;
@@ -286,16 +297,6 @@ fn decode(s: &str) -> Option<String> {
         }
     }
     String::from_utf8(out).ok()
-}
-
-/// A chart repository failure as a source error of the path read (a host
-/// failure whatever its class: `SourceError` has no refusal that carries a
-/// message); the message names the repository, chart, version and cause.
-fn chart_error(path: &str, _kind: ChartErrorKind, message: String) -> SourceError {
-    SourceError::Backend {
-        path: path.to_owned(),
-        source: message.into(),
-    }
 }
 
 impl Source for RemoteReads {

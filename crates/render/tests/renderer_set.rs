@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use kiln_chartrepo::testing::{FileServer, chart_archive};
 use kiln_git::{CacheOptions, GitCache};
 use kiln_render::{
-    CacheCounters, ChartRequest, GenerateRequest, Pipeline, PipelineOptions, RenderError, RenderInput, Renderer,
-    RendererInfo,
+    CacheCounters, ChartRequest, GenerateRequest, Pipeline, PipelineOptions, RenderError,
+    RenderInput, Renderer, RendererInfo,
 };
 
 /// A renderer that emits one ConfigMap naming itself and its version, for
