@@ -124,7 +124,35 @@ pub struct ChartRepos {
     /// inside an async context, and a pipeline is often created in one.
     client: OnceLock<Result<reqwest::blocking::Client, String>>,
     indexes: Mutex<HashMap<String, (Instant, Arc<Index>)>>,
+    /// One fetch at a time per index or archive URL: concurrent renders
+    /// needing the same chart wait for the first download instead of
+    /// repeating it.
+    in_flight: InFlight,
     downloads: AtomicU64,
+}
+
+/// Per-key locks, dropped when nobody holds or waits for them.
+#[derive(Default)]
+struct InFlight(Mutex<HashMap<String, Arc<Mutex<()>>>>);
+
+impl InFlight {
+    /// Runs `f` while holding the lock of `key`.
+    fn with<T>(&self, key: &str, f: impl FnOnce() -> T) -> T {
+        let lock = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.entry(key.to_owned()).or_default().clone()
+        };
+        let out = {
+            let _held = lock.lock().unwrap_or_else(|e| e.into_inner());
+            f()
+        };
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // Two references: the map's and ours; nobody else waits.
+        if Arc::strong_count(&lock) == 2 {
+            map.remove(key);
+        }
+        out
+    }
 }
 
 /// What a request is for, to name it in errors.
@@ -174,6 +202,7 @@ impl ChartRepos {
             allow,
             client: OnceLock::new(),
             indexes: Mutex::new(HashMap::new()),
+            in_flight: InFlight::default(),
             downloads: AtomicU64::new(0),
         })
     }
@@ -298,34 +327,50 @@ impl ChartRepos {
                 ),
             ));
         }
-        let bytes = self
-            .get(&url, self.options.max_chart_bytes, &auth)
-            .map_err(|(kind, cause)| {
-                want.err(kind, format!("version {}: {cause}", entry.version))
-            })?;
-        self.downloads.fetch_add(1, Ordering::Relaxed);
-        let actual = hex::encode(Sha256::digest(&bytes));
-        if digest.is_empty() {
-            warn!(%url, "the index gives no digest; caching by the archive's own");
-        } else if actual != digest {
-            return Err(want.err(
-                ErrorKind::Corrupt,
-                format!(
-                    "version {}: {url} has sha256 {actual}, the index says {digest}",
-                    entry.version
-                ),
-            ));
-        }
-        self.write_blob(&actual, &bytes)
-            .map_err(|cause| want.err(ErrorKind::Internal, cause))?;
-        self.write_refs(&key, chart, version, &entry.version, &actual);
-        Ok(Fetched {
-            repo: key,
-            chart: chart.to_owned(),
-            version: entry.version.clone(),
-            digest: actual,
-            bytes: Arc::new(bytes),
-            cached: false,
+        self.in_flight.with(&format!("archive {url}"), || {
+            // Downloaded by the caller this one waited for.
+            if !digest.is_empty()
+                && let Some(bytes) = self.read_blob(&digest)
+            {
+                self.write_refs(&key, chart, version, &entry.version, &digest);
+                return Ok(Fetched {
+                    repo: key.clone(),
+                    chart: chart.to_owned(),
+                    version: entry.version.clone(),
+                    digest: digest.clone(),
+                    bytes: Arc::new(bytes),
+                    cached: true,
+                });
+            }
+            let bytes = self
+                .get(&url, self.options.max_chart_bytes, &auth)
+                .map_err(|(kind, cause)| {
+                    want.err(kind, format!("version {}: {cause}", entry.version))
+                })?;
+            self.downloads.fetch_add(1, Ordering::Relaxed);
+            let actual = hex::encode(Sha256::digest(&bytes));
+            if digest.is_empty() {
+                warn!(%url, "the index gives no digest; caching by the archive's own");
+            } else if actual != digest {
+                return Err(want.err(
+                    ErrorKind::Corrupt,
+                    format!(
+                        "version {}: {url} has sha256 {actual}, the index says {digest}",
+                        entry.version
+                    ),
+                ));
+            }
+            self.write_blob(&actual, &bytes)
+                .map_err(|cause| want.err(ErrorKind::Internal, cause))?;
+            self.write_refs(&key, chart, version, &entry.version, &actual);
+            Ok(Fetched {
+                repo: key.clone(),
+                chart: chart.to_owned(),
+                version: entry.version.clone(),
+                digest: actual,
+                bytes: Arc::new(bytes),
+                cached: false,
+            })
         })
     }
 
@@ -349,14 +394,34 @@ impl ChartRepos {
         want: &Want<'_>,
         auth: &Auth,
     ) -> Result<Arc<Index>, Error> {
-        {
+        let fresh = || {
             let indexes = self.indexes.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((at, index)) = indexes.get(key)
-                && at.elapsed() < self.options.index_ttl
-            {
-                return Ok(index.clone());
-            }
+            indexes
+                .get(key)
+                .filter(|(at, _)| at.elapsed() < self.options.index_ttl)
+                .map(|(_, index)| index.clone())
+        };
+        if let Some(index) = fresh() {
+            return Ok(index);
         }
+        self.in_flight.with(&format!("index {key}"), || {
+            // Fetched by the caller this one waited for.
+            if let Some(index) = fresh() {
+                return Ok(index);
+            }
+            self.fetch_index(repo, key, want, auth)
+        })
+    }
+
+    /// GETs the index (the copy on disk when the repository cannot be
+    /// reached) and keeps it in memory.
+    fn fetch_index(
+        &self,
+        repo: &str,
+        key: &str,
+        want: &Want<'_>,
+        auth: &Auth,
+    ) -> Result<Arc<Index>, Error> {
         let url = format!("{}/index.yaml", repo.trim_end_matches('/'));
         let disk = self
             .options

@@ -83,6 +83,35 @@ fn constraints_resolve_and_archives_verify() {
 }
 
 #[test]
+fn concurrent_fetches_of_one_chart_download_it_once() {
+    let (server, files) = repo();
+    let dir = tempfile::tempdir().unwrap();
+    let r = repos(dir.path(), &["http://127.0.0.1:*/**"]);
+    let url = server.url();
+    let start = std::sync::Barrier::new(8);
+    let got: Vec<_> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                s.spawn(|| {
+                    start.wait();
+                    r.fetch(&url, "web", "~1.2.0").unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for f in &got {
+        assert_eq!(f.version, "1.2.10");
+        assert_eq!(*f.bytes, files["/charts/web-1.2.10.tgz"]);
+    }
+    // One index request and one archive download for the eight callers;
+    // the others waited and were answered from the cache.
+    assert_eq!(server.requests(), 2);
+    assert_eq!(r.downloads(), 1);
+    assert_eq!(got.iter().filter(|f| !f.cached).count(), 1);
+}
+
+#[test]
 fn an_exact_version_is_served_from_the_cache_with_the_server_stopped() {
     let (mut server, _) = repo();
     let url = server.url();
