@@ -22,6 +22,7 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Value>, Error> {
             v => docs.push(v),
         }
     } else {
+        check_nesting(bytes).map_err(|line| invalid(nesting_message(), Some(line)))?;
         for (i, doc) in serde_yaml::Deserializer::from_slice(bytes).enumerate() {
             let mut y = serde_yaml::Value::deserialize(doc).map_err(|e| {
                 let line = e.location().and_then(|l| u32::try_from(l.line()).ok());
@@ -83,11 +84,53 @@ fn expand(doc: Value, out: &mut Vec<Value>) -> Result<(), String> {
 /// Parses one YAML document (a configuration file, not a manifest) into a
 /// JSON value; the error names the file and line.
 pub fn parse_yaml(file: &str, text: &str) -> Result<Value, Error> {
+    check_nesting(text.as_bytes())
+        .map_err(|line| Error::invalid(file, nesting_message()).at_line(Some(line)))?;
     let y: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let line = e.location().and_then(|l| u32::try_from(l.line()).ok());
         Error::invalid(file, format!("invalid YAML: {e}")).at_line(line)
     })?;
     yaml_to_json(y).map_err(|m| Error::invalid(file, m))
+}
+
+/// How many flow collections (`[`, `{`) may be open at once in one YAML
+/// document. The YAML reader refuses nesting past 128 levels anyway, but
+/// its scanner spends time quadratic in the depth before it gets there
+/// (40,000 levels: seconds), so deeper input is refused before parsing. A
+/// bracket inside a scalar counts too; reaching this many unclosed ones
+/// that way is not something real manifests do.
+pub const MAX_FLOW_NESTING: usize = 1024;
+
+/// Checks that no YAML document in `bytes` opens more than
+/// [`MAX_FLOW_NESTING`] brackets without closing them, in one linear pass;
+/// `Err` gives the 1-based line where the limit was crossed.
+pub fn check_nesting(bytes: &[u8]) -> Result<(), u32> {
+    let mut depth = 0usize;
+    let mut line = 1u32;
+    let mut line_start = true;
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_NESTING {
+                    return Err(line);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            // A document separator starts the count again.
+            b'-' if line_start && bytes[i..].starts_with(b"---") => depth = 0,
+            _ => {}
+        }
+        line_start = b == b'\n';
+        if line_start {
+            line = line.saturating_add(1);
+        }
+    }
+    Ok(())
+}
+
+fn nesting_message() -> String {
+    format!("invalid YAML: more than {MAX_FLOW_NESTING} nested flow collections ('[' or '{{')")
 }
 
 /// Converts YAML to JSON; mapping keys become strings as Kubernetes does.
@@ -186,6 +229,30 @@ pub fn set_default_namespace(obj: &mut Value, namespace: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refuses_deep_flow_nesting_before_parsing_it() {
+        let deep = |n: usize| {
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: d\ndata:\n  x: {}{}\n",
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        let e = parse("app/cm.yaml", deep(50_000).as_bytes()).unwrap_err();
+        assert_eq!(e.file.as_deref(), Some("app/cm.yaml"));
+        assert_eq!(e.line, Some(6));
+        assert!(e.message.contains("more than 1024 nested"), "{}", e.message);
+        assert!(parse_yaml("k.yaml", &deep(2_000)).is_err());
+        // Within the limit the YAML reader decides (its own depth limit).
+        let e = parse("app/cm.yaml", deep(200).as_bytes()).unwrap_err();
+        assert!(!e.message.contains("nested flow"), "{}", e.message);
+        // Brackets closed on the way, and a new document, start again.
+        let many = format!("{}\n---\n{}", "[]".repeat(5_000), "[".repeat(1_000));
+        assert_eq!(check_nesting(many.as_bytes()), Ok(()));
+        let over = format!("{}\n---\n{}", "[".repeat(1_000), "[".repeat(1_025));
+        assert_eq!(check_nesting(over.as_bytes()), Err(3));
+    }
 
     #[test]
     fn parses_multi_doc_yaml_and_lists() {
