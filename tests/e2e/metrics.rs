@@ -130,6 +130,20 @@ async fn metrics_count_requests_cache_fetches_and_limits() {
         Some(1.0),
         "{text}"
     );
+    // The render cache holds the one render and has evicted nothing.
+    for cause in ["size", "stale", "replaced"] {
+        let series = format!(r#"kiln_render_cache_evictions_total{{cause="{cause}"}}"#);
+        assert_eq!(sample(&text, &series), Some(0.0), "{text}");
+    }
+    assert_eq!(
+        sample(&text, "kiln_render_cache_entries"),
+        Some(2.0),
+        "{text}"
+    );
+    assert!(
+        sample(&text, "kiln_render_cache_bytes").unwrap_or(0.0) > 512.0,
+        "{text}"
+    );
     let repo_key = url.trim_end_matches(".git");
     let fetched = format!(r#"kiln_git_fetches_total{{repository="{repo_key}",result="ok"}}"#);
     assert!(sample(&text, &fetched).unwrap_or(0.0) >= 1.0, "{text}");

@@ -159,6 +159,10 @@ pub struct ServeArgs {
     /// Renders kept in memory per cache level.
     #[arg(long, env = "KILN_RENDER_CACHE_CAPACITY", default_value_t = 10_000)]
     pub render_cache_capacity: u64,
+    /// Estimated bytes of renders kept in memory per cache level (output,
+    /// read sets and bookkeeping); the least recently useful go first.
+    #[arg(long, env = "KILN_RENDER_CACHE_MAX_BYTES", default_value_t = 256 << 20)]
+    pub render_cache_max_bytes: u64,
     /// YAML file with repository credentials (see README).
     #[arg(long, env = "KILN_CONFIG")]
     pub config: Option<PathBuf>,

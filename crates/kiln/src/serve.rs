@@ -52,6 +52,7 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         PipelineOptions {
             limits: limits(&args.limits),
             cache_capacity: args.render_cache_capacity,
+            cache_max_bytes: args.render_cache_max_bytes,
         },
         plugins.renderers(),
     );

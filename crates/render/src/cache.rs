@@ -1,5 +1,5 @@
 use std::sync::{
-    Arc, Mutex,
+    Arc,
     atomic::{AtomicU64, Ordering},
 };
 
@@ -37,29 +37,105 @@ pub struct CacheCounters {
     pub input_hits: u64,
 }
 
+/// What the render cache holds and what it let go, over both levels.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheUsage {
+    /// Estimated bytes held (output, read sets, bookkeeping).
+    pub bytes: u64,
+    /// Entries held.
+    pub entries: u64,
+    /// Entries evicted to stay within the byte or entry budget.
+    pub evicted: u64,
+    /// Entries dropped as stale (a renderer replaced, a render not kept).
+    pub invalidated: u64,
+    /// Entries replaced by a newer value for the same key.
+    pub replaced: u64,
+}
+
 /// The in-memory render cache (moka).
 ///
 /// Two levels: `(app, commit) -> render` answers repeated requests for a
 /// commit; `app -> recent renders with their read sets` answers a new commit
 /// whenever every recorded read gets the same answer in the new tree.
-/// Entries are inserted only after a render succeeded, whole.
+/// Entries are inserted only after a render succeeded, whole. Each level is
+/// bounded by entries and by the estimated bytes of what it holds
+/// ([`Rendered::weight`]); evictions are counted by cause.
 pub struct RenderCache {
     pub(crate) exact: moka::future::Cache<(AppKey, Oid), Arc<Rendered>>,
-    pub(crate) by_inputs: moka::sync::Cache<AppKey, Arc<Mutex<Vec<Arc<Rendered>>>>>,
+    by_inputs: moka::sync::Cache<AppKey, Arc<Vec<Arc<Rendered>>>>,
     renders: AtomicU64,
     exact_hits: AtomicU64,
     input_hits: AtomicU64,
+    removals: Arc<Removals>,
+}
+
+/// Removal counts shared with the caches' eviction listeners.
+#[derive(Default)]
+struct Removals {
+    evicted: AtomicU64,
+    invalidated: AtomicU64,
+    replaced: AtomicU64,
+}
+
+impl Removals {
+    fn count(&self, cause: moka::notification::RemovalCause) {
+        use moka::notification::RemovalCause;
+        let counter = match cause {
+            RemovalCause::Size | RemovalCause::Expired => &self.evicted,
+            RemovalCause::Explicit => &self.invalidated,
+            RemovalCause::Replaced => &self.replaced,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What a cached entry is assumed to cost besides its output and reads.
+const ENTRY_OVERHEAD: u64 = 512;
+
+impl Rendered {
+    /// Estimated bytes this render keeps alive: its output, its read set
+    /// (a path and an answer per query) and fixed bookkeeping.
+    pub(crate) fn weight(&self) -> u64 {
+        let output: u64 = self.manifests.iter().map(|m| m.len() as u64).sum();
+        let reads: u64 = self
+            .read_set
+            .iter()
+            .map(|(_, path, _)| path.len() as u64 + 96)
+            .sum();
+        output + reads + (self.input_digest.len() + self.engine.len()) as u64 + ENTRY_OVERHEAD
+    }
+}
+
+/// A moka weight (u32) from a byte estimate.
+fn clamp(bytes: u64) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
 impl RenderCache {
-    /// A cache holding up to `capacity` renders per level.
-    pub fn new(capacity: u64) -> Self {
+    /// A cache holding, per level, up to `max_bytes` of renders (estimated).
+    /// Entries are counted by weight, so `capacity` bounds them too: each
+    /// entry weighs at least `max_bytes / capacity`.
+    pub fn new(capacity: u64, max_bytes: u64) -> Self {
+        let removals = Arc::new(Removals::default());
+        let floor = (max_bytes / capacity.max(1)).max(1);
+        let (r1, r2) = (removals.clone(), removals.clone());
         RenderCache {
-            exact: moka::future::Cache::new(capacity),
-            by_inputs: moka::sync::Cache::new(capacity),
+            exact: moka::future::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(move |_, r: &Arc<Rendered>| clamp(r.weight().max(floor)))
+                .eviction_listener(move |_, _, cause| r1.count(cause))
+                .build(),
+            by_inputs: moka::sync::Cache::builder()
+                .max_capacity(max_bytes)
+                .weigher(move |_, list: &Arc<Vec<Arc<Rendered>>>| {
+                    clamp(list.iter().map(|r| r.weight()).sum::<u64>().max(floor))
+                })
+                .eviction_listener(move |_, _, cause| r2.count(cause))
+                .build(),
             renders: AtomicU64::new(0),
             exact_hits: AtomicU64::new(0),
             input_hits: AtomicU64::new(0),
+            removals,
         }
     }
 
@@ -70,6 +146,24 @@ impl RenderCache {
             exact_hits: self.exact_hits.load(Ordering::Relaxed),
             input_hits: self.input_hits.load(Ordering::Relaxed),
         }
+    }
+
+    /// Current size and removals. Sizes include pending maintenance; call
+    /// [`RenderCache::settle`] first for exact figures.
+    pub fn usage(&self) -> CacheUsage {
+        CacheUsage {
+            bytes: self.exact.weighted_size() + self.by_inputs.weighted_size(),
+            entries: self.exact.entry_count() + self.by_inputs.entry_count(),
+            evicted: self.removals.evicted.load(Ordering::Relaxed),
+            invalidated: self.removals.invalidated.load(Ordering::Relaxed),
+            replaced: self.removals.replaced.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Runs the caches' pending maintenance (evictions, size accounting).
+    pub async fn settle(&self) {
+        self.exact.run_pending_tasks().await;
+        self.by_inputs.run_pending_tasks();
     }
 
     pub(crate) fn count_render(&self) {
@@ -85,23 +179,23 @@ impl RenderCache {
     }
 
     /// Recent renders of an app, newest last.
-    pub(crate) fn variants(&self, key: &AppKey) -> Vec<Arc<Rendered>> {
-        self.by_inputs
-            .get(key)
-            .map(|v| v.lock().unwrap_or_else(|e| e.into_inner()).clone())
-            .unwrap_or_default()
+    pub(crate) fn variants(&self, key: &AppKey) -> Arc<Vec<Arc<Rendered>>> {
+        self.by_inputs.get(key).unwrap_or_default()
     }
 
-    /// Remembers a successful render of an app.
+    /// Remembers a successful render of an app (re-weighed with the app's
+    /// other recent renders).
     pub(crate) fn remember(&self, key: AppKey, rendered: Arc<Rendered>) {
-        let list = self
-            .by_inputs
-            .get_with(key, || Arc::new(Mutex::new(Vec::new())));
-        let mut list = list.lock().unwrap_or_else(|e| e.into_inner());
-        list.retain(|r| r.read_set != rendered.read_set);
-        list.push(rendered);
-        if list.len() > VARIANTS_PER_APP {
-            list.remove(0);
-        }
+        self.by_inputs.entry(key).and_compute_with(|current| {
+            let mut list: Vec<Arc<Rendered>> = current
+                .map(|e| e.into_value().as_ref().clone())
+                .unwrap_or_default();
+            list.retain(|r| r.read_set != rendered.read_set);
+            list.push(rendered.clone());
+            if list.len() > VARIANTS_PER_APP {
+                list.remove(0);
+            }
+            moka::ops::compute::Op::Put(Arc::new(list))
+        });
     }
 }

@@ -40,7 +40,7 @@ mod secrets;
 
 pub use self::{
     apps::{App, list_apps},
-    cache::{CacheCounters, RenderCache},
+    cache::{CacheCounters, CacheUsage, RenderCache},
     chart_source::ChartRequest,
     detect::{Engine, detect_engine},
     error::{ErrorKind, PipelineError, RenderError},

@@ -32,6 +32,9 @@ pub struct PipelineOptions {
     pub limits: ReadLimits,
     /// Renders kept in memory per cache level (default 10 000).
     pub cache_capacity: u64,
+    /// Estimated bytes of renders kept in memory per cache level
+    /// (default 256 MiB).
+    pub cache_max_bytes: u64,
 }
 
 impl Default for PipelineOptions {
@@ -39,6 +42,7 @@ impl Default for PipelineOptions {
         PipelineOptions {
             limits: ReadLimits::default(),
             cache_capacity: 10_000,
+            cache_max_bytes: 256 << 20,
         }
     }
 }
@@ -148,7 +152,7 @@ impl Pipeline {
             inner: Arc::new(Inner {
                 git,
                 registry: RwLock::new(Arc::new(Registry::new(renderers))),
-                cache: RenderCache::new(options.cache_capacity),
+                cache: RenderCache::new(options.cache_capacity, options.cache_max_bytes),
                 options,
                 secrets: RwLock::new(None),
                 charts: RwLock::new(charts),

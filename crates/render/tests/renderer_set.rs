@@ -91,12 +91,16 @@ struct Fixture {
 
 impl Fixture {
     fn new(renderers: Vec<Arc<dyn Renderer>>) -> Fixture {
+        Fixture::with_options(renderers, PipelineOptions::default())
+    }
+
+    fn with_options(renderers: Vec<Arc<dyn Renderer>>, options: PipelineOptions) -> Fixture {
         let origin = origin();
         let cache = tempfile::tempdir().unwrap();
         let git = Arc::new(GitCache::open(CacheOptions::new(cache.path()).allow(["**"])).unwrap());
         let url = format!("file://{}", origin.path().display());
         Fixture {
-            pipeline: Pipeline::with_renderers(git, PipelineOptions::default(), renderers),
+            pipeline: Pipeline::with_renderers(git, options, renderers),
             url,
             _origin: origin,
             _cache: cache,
@@ -246,4 +250,42 @@ async fn replacing_the_helm_renderer_invalidates_chart_repository_renders() {
     assert_eq!(render().await, ("helm 2".into(), false));
     assert_eq!(render().await, ("helm 2".into(), true));
     assert_eq!(f.pipeline.cache().counters().renders, 2);
+}
+
+#[tokio::test]
+async fn the_byte_budget_evicts_renders_and_counts_them() {
+    let renderers = || {
+        vec![
+            stamp("alpha", "1", "alpha.yaml"),
+            stamp("beta", "1", "beta.yaml"),
+        ]
+    };
+    // Room for about one render per level (each weighs over 512 bytes).
+    let small = PipelineOptions {
+        cache_max_bytes: 1_000,
+        ..PipelineOptions::default()
+    };
+    let f = Fixture::with_options(renderers(), small);
+    for app in ["alpha-app", "beta-app", "both-app"] {
+        assert!(!f.render(app).await.2);
+    }
+    f.pipeline.cache().settle().await;
+    let usage = f.pipeline.cache().usage();
+    assert!(usage.evicted >= 2, "{usage:?}");
+    assert!(usage.bytes <= 2 * 1_000, "{usage:?}");
+    assert!(usage.entries <= 2, "{usage:?}");
+    // An evicted render is rendered again.
+    assert!(!f.render("alpha-app").await.2);
+
+    // With the default budget nothing is evicted and repeats are hits.
+    let f = Fixture::new(renderers());
+    for app in ["alpha-app", "beta-app", "both-app"] {
+        assert!(!f.render(app).await.2);
+        assert!(f.render(app).await.2);
+    }
+    f.pipeline.cache().settle().await;
+    let usage = f.pipeline.cache().usage();
+    assert_eq!(usage.evicted, 0, "{usage:?}");
+    assert_eq!(usage.entries, 6, "{usage:?}");
+    assert!(usage.bytes > 3 * 512, "{usage:?}");
 }

@@ -108,6 +108,11 @@ struct CacheResult {
     result: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RemovalCause {
+    cause: &'static str,
+}
+
 type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
 
 fn latency_histogram() -> Histogram {
@@ -126,6 +131,9 @@ pub struct Metrics {
     plugin_runs: Family<Plugin, Counter>,
     plugin_seconds: HistogramFamily<Plugin>,
     render_cache: Family<CacheResult, Counter<u64, AtomicU64>>,
+    render_cache_removals: Family<RemovalCause, Counter<u64, AtomicU64>>,
+    render_cache_bytes: Gauge,
+    render_cache_entries: Gauge,
     rss: Gauge,
     rpcs: LabelCap,
     repositories: LabelCap,
@@ -197,6 +205,24 @@ impl Metrics {
             "Render requests by cache result: hit (same commit), input_hit (new commit, same reads), miss (a renderer ran)",
             render_cache.clone(),
         );
+        let render_cache_removals = Family::<RemovalCause, Counter<u64, AtomicU64>>::default();
+        registry.register(
+            "render_cache_evictions",
+            "Renders dropped from the render cache by cause: size (over --render-cache-max-bytes or the entry capacity), stale (made by a replaced renderer, or not to be kept), replaced (a newer render for the key)",
+            render_cache_removals.clone(),
+        );
+        let render_cache_bytes = Gauge::default();
+        registry.register(
+            "render_cache_bytes",
+            "Estimated bytes held by the render cache (both levels)",
+            render_cache_bytes.clone(),
+        );
+        let render_cache_entries = Gauge::default();
+        registry.register(
+            "render_cache_entries",
+            "Entries held by the render cache (both levels)",
+            render_cache_entries.clone(),
+        );
         let rss = Gauge::default();
         registry.register(
             "process_resident_memory_bytes",
@@ -213,6 +239,9 @@ impl Metrics {
             plugin_runs,
             plugin_seconds,
             render_cache,
+            render_cache_removals,
+            render_cache_bytes,
+            render_cache_entries,
             rss,
             rpcs: LabelCap::new(MAX_RPCS),
             repositories: LabelCap::new(MAX_REPOSITORIES),
@@ -224,6 +253,19 @@ impl Metrics {
     /// Reads the render cache counters of `pipeline` at each scrape.
     pub fn watch_pipeline(&self, pipeline: kiln_render::Pipeline) {
         *self.pipeline.lock().unwrap_or_else(|e| e.into_inner()) = Some(pipeline);
+    }
+
+    /// Lets the render cache finish pending evictions and size accounting,
+    /// so a scrape reports settled figures.
+    pub async fn settle(&self) {
+        let pipeline = self
+            .pipeline
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(p) = pipeline {
+            p.cache().settle().await;
+        }
     }
 
     /// Counts one answered call.
@@ -293,6 +335,21 @@ impl Metrics {
             set("hit", c.exact_hits);
             set("input_hit", c.input_hits);
             set("miss", c.renders);
+            let u = p.cache().usage();
+            for (cause, v) in [
+                ("size", u.evicted),
+                ("stale", u.invalidated),
+                ("replaced", u.replaced),
+            ] {
+                self.render_cache_removals
+                    .get_or_create(&RemovalCause { cause })
+                    .inner()
+                    .store(v, std::sync::atomic::Ordering::Relaxed);
+            }
+            self.render_cache_bytes
+                .set(i64::try_from(u.bytes).unwrap_or(i64::MAX));
+            self.render_cache_entries
+                .set(i64::try_from(u.entries).unwrap_or(i64::MAX));
         }
         if let Some(rss) = resident_bytes() {
             self.rss.set(rss);

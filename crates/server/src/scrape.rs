@@ -63,6 +63,9 @@ async fn answer(mut stream: TcpStream, metrics: &crate::metrics::Metrics) -> std
     let method = parts.next().unwrap_or_default();
     let target = parts.next().unwrap_or_default();
     let path = target.split(|b| *b == b'?').next().unwrap_or_default();
+    if path == b"/metrics" {
+        metrics.settle().await;
+    }
     let (status, ctype, body) = match (method, path) {
         (b"GET", b"/metrics") => (
             "200 OK",
