@@ -17,6 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let fds = protox::compile(["repository/repository.proto"], [&root])?;
     tonic_prost_build::configure()
+        .codec_path("kiln_proto::codec::StrictCodec")
         .build_server(true)
         .build_client(true)
         .compile_fds(fds)?;

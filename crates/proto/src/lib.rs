@@ -17,6 +17,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod codec;
+
 /// Generated packages, one module per proto package.
 pub mod kiln {
     /// The `kiln.v1` package.
