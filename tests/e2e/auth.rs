@@ -491,3 +491,71 @@ async fn mtls_client_subjects_get_their_grant_without_a_token() {
         .unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_files_reload_while_serving() {
+    let root = tempfile::tempdir().unwrap();
+    let (daemon, _cache, kiln) = start_with_tokens(root.path());
+    let url_a = daemon.url("a");
+    let mut client = kiln.client().await;
+    let token_file = root.path().join("team-a.token");
+    let hangup = || {
+        let ok = Command::new("kill")
+            .args(["-HUP", &kiln.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    generate_with(&mut client, Some(TOKEN_A), &url_a, "plain")
+        .await
+        .unwrap();
+
+    // The token is rotated in its file: the new one is accepted and the old
+    // one refused, without a restart (SIGHUP here; the periodic look would
+    // find it within --auth-reload-interval too).
+    const ROTATED: &str = "team-a-rotated-0042";
+    std::fs::write(&token_file, format!("{ROTATED}\n")).unwrap();
+    hangup();
+    let start = Instant::now();
+    while generate_with(&mut client, Some(ROTATED), &url_a, "plain")
+        .await
+        .is_err()
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "never reloaded");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let e = generate_with(&mut client, Some(TOKEN_A), &url_a, "plain")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+
+    // A broken file (empty) is not put in force: the rotated token keeps
+    // working and the log names the file and the cause.
+    std::fs::write(&token_file, "").unwrap();
+    hangup();
+    let start = Instant::now();
+    let line = loop {
+        let found = kiln
+            .log
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|l| l.contains("auth not reloaded"))
+            .cloned();
+        if let Some(l) = found {
+            break l;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no reload error logged"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        line.contains("team-a.token") && line.contains("is empty"),
+        "{line}"
+    );
+    generate_with(&mut client, Some(ROTATED), &url_a, "plain")
+        .await
+        .unwrap();
+}

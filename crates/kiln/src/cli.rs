@@ -166,6 +166,10 @@ pub struct ServeArgs {
     /// YAML file with repository credentials (see README).
     #[arg(long, env = "KILN_CONFIG")]
     pub config: Option<PathBuf>,
+    /// How often the `auth:` section of --config and its token files are
+    /// looked at for changes (also on SIGHUP); 0s turns reloading off.
+    #[arg(long, env = "KILN_AUTH_RELOAD_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub auth_reload_interval: Duration,
     /// How often --plugin-dir is looked at for added, removed or replaced
     /// plugins; 0s turns reloading off.
     #[arg(long, env = "KILN_PLUGIN_RELOAD_INTERVAL", default_value = "2s", value_parser = humantime::parse_duration)]

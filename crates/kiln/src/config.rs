@@ -238,6 +238,28 @@ pub fn load_credentials(path: &Path) -> Result<Credentials> {
     Ok(creds)
 }
 
+/// A fingerprint of everything [`load_auth`] reads (the configuration file
+/// and every `tokenFile` it names), to notice that one changed. Unreadable
+/// files count as empty: loading then says what is wrong.
+pub fn auth_inputs_fingerprint(path: &Path) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    std::fs::read(path).unwrap_or_default().hash(&mut h);
+    if let Ok(File {
+        auth: Some(section),
+        ..
+    }) = load(path)
+    {
+        for t in &section.tokens {
+            if let Some(f) = &t.token_file {
+                f.hash(&mut h);
+                std::fs::read(f).unwrap_or_default().hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
 /// The `auth:` section as the server's token table; `None` without one
 /// (then every caller may call). Token files are read now; tokens are kept
 /// only as digests and never logged.

@@ -77,12 +77,26 @@ pub async fn run(args: ServeArgs) -> Result<()> {
         Some(path) => crate::config::load_auth(path)?,
         None => None,
     };
-    match &auth {
-        Some(a) => info!(tokens = a.len(), "callers must present a bearer token"),
-        None => {
-            warn!("no auth section in --config: every caller may render every allowed repository")
+    let auth = match auth {
+        Some(a) => {
+            info!(tokens = a.len(), "callers must present a bearer token");
+            Some(kiln_server::auth::AuthHandle::new(a))
         }
-    }
+        None => {
+            warn!("no auth section in --config: every caller may render every allowed repository");
+            None
+        }
+    };
+    let _auth_reload = match (&auth, &args.config) {
+        (Some(handle), Some(path)) if !args.auth_reload_interval.is_zero() => {
+            Some(AbortOnDrop(tokio::spawn(reload_auth(
+                handle.clone(),
+                path.clone(),
+                args.auth_reload_interval,
+            ))))
+        }
+        _ => None,
+    };
     let limits = crate::config::load_limits(args.config.as_deref())?;
     // TLS settings are checked (and a self-signed certificate made) before
     // the listener is announced.
@@ -193,5 +207,51 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Puts a changed `auth:` section (or token file) in force while serving:
+/// looks every `interval` and on SIGHUP. A configuration that does not load
+/// keeps the tokens in force and says why; removing the section does not
+/// turn authentication off (that takes a restart).
+async fn reload_auth(
+    handle: kiln_server::auth::AuthHandle,
+    path: std::path::PathBuf,
+    interval: std::time::Duration,
+) {
+    let mut seen = crate::config::auth_inputs_fingerprint(&path);
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    loop {
+        let hangup = async {
+            match hup.as_mut() {
+                Some(s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {},
+            _ = hangup => {},
+        }
+        let now = crate::config::auth_inputs_fingerprint(&path);
+        if now == seen {
+            continue;
+        }
+        seen = now;
+        match crate::config::load_auth(&path) {
+            Ok(Some(auth)) => {
+                info!(config = %path.display(), tokens = auth.len(), "auth reloaded");
+                handle.replace(auth);
+            }
+            Ok(None) => tracing::error!(
+                config = %path.display(),
+                "auth not reloaded: the auth section is gone; the previous tokens stay in force (restart to turn authentication off)"
+            ),
+            Err(e) => tracing::error!(
+                config = %path.display(),
+                "auth not reloaded; the previous tokens stay in force: {e:#}"
+            ),
+        }
     }
 }

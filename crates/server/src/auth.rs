@@ -105,6 +105,28 @@ pub struct Auth {
     clients: Vec<(String, Arc<Grant>)>,
 }
 
+/// The accepted tokens as the server holds them: shared by every request,
+/// replaceable while serving (a reloaded token file), cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AuthHandle(Arc<std::sync::RwLock<Arc<Auth>>>);
+
+impl AuthHandle {
+    /// A handle holding `auth`.
+    pub fn new(auth: Auth) -> Self {
+        AuthHandle(Arc::new(std::sync::RwLock::new(Arc::new(auth))))
+    }
+
+    /// The tokens in force now.
+    pub fn current(&self) -> Arc<Auth> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Puts `auth` in force for every later request.
+    pub fn replace(&self, auth: Auth) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(auth);
+    }
+}
+
 /// sha256 of a token, as configured with `tokenSha256`.
 pub fn token_sha256(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()

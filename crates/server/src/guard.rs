@@ -26,7 +26,7 @@ use tonic::{
 use tracing::{debug, info};
 
 use crate::{
-    auth::{Auth, Caller},
+    auth::{AuthHandle, Caller},
     deadline,
     limits::{CallerLimits, LimitKind, Limits, RenderQueue, RenderSlot},
 };
@@ -45,14 +45,15 @@ fn exempt(path: &str) -> bool {
 /// What the guard enforces: tokens (none: every caller may call) and limits.
 #[derive(Debug, Default)]
 pub struct GuardOptions {
-    /// Accepted bearer tokens; `None` turns authentication off.
-    pub auth: Option<Auth>,
+    /// Accepted bearer tokens (replaceable while serving); `None` turns
+    /// authentication off.
+    pub auth: Option<AuthHandle>,
     /// Per-caller limits and the render queue.
     pub limits: Limits,
 }
 
 struct Shared {
-    auth: Option<Auth>,
+    auth: Option<AuthHandle>,
     callers: CallerLimits,
     queue: RenderQueue,
 }
@@ -80,7 +81,10 @@ impl GuardLayer {
 impl std::fmt::Debug for GuardLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GuardLayer")
-            .field("auth", &self.shared.auth.as_ref().map(Auth::len))
+            .field(
+                "auth",
+                &self.shared.auth.as_ref().map(|a| a.current().len()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -171,7 +175,7 @@ where
             };
             let caller = if exempt(&path) {
                 Caller::unrestricted("health")
-            } else if let Some(auth) = &shared.auth {
+            } else if let Some(auth) = shared.auth.as_ref().map(AuthHandle::current) {
                 let header = req
                     .headers()
                     .get(http::header::AUTHORIZATION)
