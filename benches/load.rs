@@ -10,6 +10,10 @@
 //!   KILN_LOAD_APPS     apps, spread over 4 repositories (default 40)
 //!   KILN_LOAD_COLD     per mille of calls with a new namespace, i.e. a real
 //!                      render (default 50)
+//!   KILN_LOAD_CACHE_BYTES  the server's --render-cache-max-bytes (default:
+//!                      the server's default)
+//!
+//! At the end it prints the server's render cache figures from /metrics.
 
 #![allow(
     clippy::unwrap_used,
@@ -48,6 +52,17 @@ fn rss_kib(pid: u32) -> u64 {
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .unwrap_or(0)
+}
+
+/// The body of `GET /metrics` at `addr`.
+fn scrape(addr: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET /metrics HTTP/1.1\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n")
+        .map_or(out.clone(), |(_, b)| b.to_owned())
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -113,15 +128,19 @@ async fn main() {
     }
     let daemon = GitDaemon::start(root.path());
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(
-        cache.path(),
-        &[
-            "--allow-repo",
-            "git://127.0.0.1:*/*",
-            "--fetch-interval",
-            "2s",
-        ],
-    );
+    let mut args = vec![
+        "--allow-repo".to_owned(),
+        "git://127.0.0.1:*/*".to_owned(),
+        "--fetch-interval".to_owned(),
+        "2s".to_owned(),
+        "--metrics-listen".to_owned(),
+        "127.0.0.1:0".to_owned(),
+    ];
+    if let Ok(bytes) = std::env::var("KILN_LOAD_CACHE_BYTES") {
+        args.extend(["--render-cache-max-bytes".to_owned(), bytes]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let kiln = Kiln::start(cache.path(), &args);
     let pid = kiln.pid();
     let client = kiln.client().await;
     let urls: Vec<String> = (0..REPOS)
@@ -257,5 +276,18 @@ async fn main() {
         rss.last().map_or(0, |r| r.1) / 1024,
         series.join(", ")
     );
+    let metrics = kiln.log.lock().unwrap().iter().find_map(|l| {
+        l.strip_prefix("kiln: metrics on http://")
+            .and_then(|r| r.strip_suffix("/metrics"))
+            .map(str::to_owned)
+    });
+    if let Some(addr) = metrics {
+        let text = scrape(&addr);
+        let cache: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("kiln_render_cache_"))
+            .collect();
+        println!("server render cache: {}", cache.join("; "));
+    }
     drop(kiln);
 }

@@ -89,18 +89,32 @@ impl Removals {
     }
 }
 
-/// What a cached entry is assumed to cost besides its output and reads.
-const ENTRY_OVERHEAD: u64 = 512;
+/// What a cached entry is assumed to cost besides its output and reads:
+/// the renderer identities and detection listing it records, moka's own
+/// per-entry bookkeeping, and the allocator's share.
+const ENTRY_OVERHEAD: u64 = 1024;
+
+/// Heap cost of one recorded read besides its path: the map node's share,
+/// the key and answer, and the path allocation's header.
+const READ_OVERHEAD: u64 = 120;
+
+/// Heap cost of one manifest besides its text: the `String` and its
+/// allocation header.
+const MANIFEST_OVERHEAD: u64 = 40;
 
 impl Rendered {
     /// Estimated bytes this render keeps alive: its output, its read set
     /// (a path and an answer per query) and fixed bookkeeping.
     pub(crate) fn weight(&self) -> u64 {
-        let output: u64 = self.manifests.iter().map(|m| m.len() as u64).sum();
+        let output: u64 = self
+            .manifests
+            .iter()
+            .map(|m| m.len() as u64 + MANIFEST_OVERHEAD)
+            .sum();
         let reads: u64 = self
             .read_set
             .iter()
-            .map(|(_, path, _)| path.len() as u64 + 96)
+            .map(|(_, path, _)| path.len() as u64 + READ_OVERHEAD)
             .sum();
         output + reads + (self.input_digest.len() + self.engine.len()) as u64 + ENTRY_OVERHEAD
     }
@@ -148,11 +162,19 @@ impl RenderCache {
         }
     }
 
-    /// Current size and removals. Sizes include pending maintenance; call
-    /// [`RenderCache::settle`] first for exact figures.
+    /// Current size and removals (walks every entry: for scrapes, not for
+    /// hot paths). Call [`RenderCache::settle`] first for settled figures.
     pub fn usage(&self) -> CacheUsage {
+        // The estimate itself, not moka's weights (which are at least the
+        // per-entry floor the entry capacity sets).
+        let exact: u64 = self.exact.iter().map(|(_, r)| r.weight()).sum();
+        let by_inputs: u64 = self
+            .by_inputs
+            .iter()
+            .map(|(_, list)| list.iter().map(|r| r.weight()).sum::<u64>())
+            .sum();
         CacheUsage {
-            bytes: self.exact.weighted_size() + self.by_inputs.weighted_size(),
+            bytes: exact + by_inputs,
             entries: self.exact.entry_count() + self.by_inputs.entry_count(),
             evicted: self.removals.evicted.load(Ordering::Relaxed),
             invalidated: self.removals.invalidated.load(Ordering::Relaxed),
