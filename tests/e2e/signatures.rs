@@ -1,5 +1,5 @@
 //! Signed commits end to end: commits signed by real `git` with keys made by
-//! `ssh-keygen`, served by `git daemon`; a `signatures:` policy that
+//! `ssh-keygen` and by `gpg`, served by `git daemon`; a `signatures:` policy that
 //! requires a signature renders the signed commit and refuses the others
 //! with FAILED_PRECONDITION naming the commit; ResolveRevision and
 //! GetRevisionMetadata report the signature.
@@ -161,4 +161,127 @@ async fn policy_renders_signed_commits_and_refuses_the_rest() {
         .await
         .unwrap();
     assert_eq!(msgs[0].commit_sha, other_head);
+}
+
+/// Runs `gpg` in the GnuPG home `home`, without prompts.
+fn gpg(home: &Path, args: &[&str]) -> String {
+    let out = Command::new("gpg")
+        .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+        .args(args)
+        .env("GNUPGHOME", home)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "gpg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openpgp_signed_commits_under_a_policy_from_a_keys_file() {
+    let root = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    }
+    gpg(
+        home.path(),
+        &[
+            "--quick-gen-key",
+            "Ada <ada@example.com>",
+            "ed25519",
+            "sign",
+            "never",
+        ],
+    );
+    let listing = gpg(
+        home.path(),
+        &["--with-colons", "--list-keys", "ada@example.com"],
+    );
+    let fpr = listing
+        .lines()
+        .find_map(|l| l.strip_prefix("fpr:"))
+        .map(|l| l.trim_matches(':').to_owned())
+        .unwrap();
+    let keys_file = root.path().join("release-keys.asc");
+    std::fs::write(&keys_file, gpg(home.path(), &["--armor", "--export", &fpr])).unwrap();
+
+    let repo = Repo::init(root.path(), "signed");
+    let unsigned = repo.commit(&[("app/cm.yaml", &configmap("settings", "plain"))], "plain");
+    std::fs::write(repo.dir.join("app/cm.yaml"), configmap("settings", "gpg")).unwrap();
+    repo.git(&["add", "-A"]);
+    let out = Command::new("git")
+        .args([
+            "-c",
+            &format!("user.signingkey={fpr}"),
+            "commit",
+            "-q",
+            "-S",
+            "-m",
+            "gpg",
+        ])
+        .current_dir(&repo.dir)
+        .env("GNUPGHOME", home.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let signed = repo.head();
+    let daemon = GitDaemon::start(root.path());
+    let config = root.path().join("kiln.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "signatures:\n  - repositories: [\"git://127.0.0.1:*/signed\"]\n    keysFile: {}\n    require: true\n",
+            keys_file.display()
+        ),
+    )
+    .unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let kiln = Kiln::start(
+        cache.path(),
+        &[
+            "--allow-repo",
+            "git://127.0.0.1:*/*",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    let mut c = kiln.client().await;
+    let url = daemon.url("signed");
+
+    let msgs = generate(&mut c, gen_req(&url, "main", "app"))
+        .await
+        .unwrap();
+    assert_eq!(msgs[0].commit_sha, signed);
+    let sig = c
+        .resolve_revision(ResolveRevisionRequest {
+            repo_url: url.clone(),
+            revision: "main".into(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .signature
+        .unwrap();
+    assert_eq!(sig.kind, "openpgp");
+    assert!(sig.verified, "{sig:?}");
+    assert_eq!(sig.fingerprint, fpr);
+    assert_eq!(sig.signer, "Ada <ada@example.com>");
+
+    let e = generate(&mut c, gen_req(&url, &unsigned, "app"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::FailedPrecondition, "{e:?}");
+    assert!(e.message().contains(&unsigned), "{}", e.message());
+    let _ = Command::new("gpgconf")
+        .args(["--kill", "gpg-agent"])
+        .env("GNUPGHOME", home.path())
+        .output();
 }

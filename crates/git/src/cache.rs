@@ -286,17 +286,28 @@ impl GitCache {
     }
 
     /// Refuses a commit whose repository's policy requires a verified
-    /// signature it does not have ([`Error::Unverified`]); returns the
-    /// verification when there is a policy, `None` when there is none.
+    /// signature it does not have ([`Error::Unverified`]): its own, or that
+    /// of the annotated tag `revision` names when that tag points at it.
+    /// Returns the verification when there is a policy, `None` when there is
+    /// none.
     pub fn enforce_signature(
         &self,
         mirror: &Mirror,
         commit: Oid,
+        revision: &str,
     ) -> Result<Option<Verification>, Error> {
         let Some(policy) = self.options.signatures.find(mirror.url()) else {
             return Ok(None);
         };
-        let v = mirror.verify_signature(commit, policy.keys())?;
+        let mut v = mirror.verify_signature(commit, policy.keys())?;
+        // An annotated tag the revision names, verified and pointing at
+        // this commit, vouches for it as a signed commit would.
+        if !v.verified
+            && let Some(tag) = mirror.verify_tag(revision, commit, policy.keys())?
+            && tag.verified
+        {
+            v = tag;
+        }
         if policy.require() && !v.verified {
             return Err(Error::Unverified {
                 repo: mirror.url().key().to_owned(),

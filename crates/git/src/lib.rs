@@ -29,6 +29,7 @@ mod error;
 mod fetch;
 mod metadata;
 mod mirror;
+mod openpgp;
 mod refs;
 mod repair;
 mod resolve;
@@ -47,7 +48,7 @@ pub use self::{
     resolve::{FetchOptions, Resolved, RevisionKind},
     signature::{
         AllowedKey, KeyError, SignatureKind, SignaturePolicies, SignaturePolicy, Verification,
-        verify_commit,
+        verify_commit, verify_tag,
     },
     url::RepoUrl,
 };

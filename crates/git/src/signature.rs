@@ -12,8 +12,10 @@
 //!
 //! over `"SSHSIG" string(namespace) string(reserved) string(hash)
 //! string(H(payload))`. Keys: `ssh-ed25519`, and `ssh-rsa` with
-//! `rsa-sha2-256`/`rsa-sha2-512` signatures. OpenPGP and X.509 signatures
-//! are recognised and reported unverified ("not supported").
+//! `rsa-sha2-256`/`rsa-sha2-512` signatures. OpenPGP signatures (GnuPG's)
+//! are verified against allowed OpenPGP certificates (see [`crate::openpgp`]);
+//! X.509 signatures are recognised and reported unverified ("not
+//! supported").
 
 use base64::{Engine as _, engine::general_purpose::STANDARD};
 use sha2::{Digest, Sha256, Sha512};
@@ -59,8 +61,8 @@ impl SignatureKind {
 pub struct Verification {
     /// The signature's format.
     pub kind: SignatureKind,
-    /// OpenSSH fingerprint (`SHA256:…`) of the key the signature names, when
-    /// it could be read.
+    /// Fingerprint of the key the signature names, when it could be read:
+    /// OpenSSH's (`SHA256:…`) or OpenPGP's (40 hex digits).
     pub fingerprint: Option<String>,
     /// The comment of the allowed key that verified it.
     pub signer: Option<String>,
@@ -87,12 +89,15 @@ impl Verification {
 #[error("{0}")]
 pub struct KeyError(String);
 
-/// An OpenSSH public key allowed to sign (`ssh-ed25519 AAAA… comment`, as in
-/// `authorized_keys`; a leading principal or options, as in git's
-/// allowed-signers file, are skipped).
+/// A public key allowed to sign: an OpenSSH key (`ssh-ed25519 AAAA…
+/// comment`, as in `authorized_keys`; a leading principal or options, as in
+/// git's allowed-signers file, are skipped) or an OpenPGP certificate (an
+/// armored public key block).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AllowedKey {
+    /// The SSH public key blob; empty for an OpenPGP certificate.
     blob: Vec<u8>,
+    pgp: Option<Box<crate::openpgp::Cert>>,
     comment: String,
     fingerprint: String,
 }
@@ -133,25 +138,53 @@ impl AllowedKey {
         Ok(AllowedKey {
             fingerprint: fingerprint(&blob),
             blob,
+            pgp: None,
             comment: words[at + 2..].join(" "),
         })
     }
 
-    /// Parses every non-empty, non-comment line of a keys file's text.
+    /// Parses a keys text: every armored OpenPGP public key block in it
+    /// (each certificate a key), and every other non-empty, non-comment
+    /// line as an OpenSSH key.
     pub fn parse_many(text: &str) -> Result<Vec<Self>, KeyError> {
-        text.lines()
+        const BEGIN: &str = "-----BEGIN PGP PUBLIC KEY BLOCK-----";
+        const END: &str = "-----END PGP PUBLIC KEY BLOCK-----";
+        let mut keys = Vec::new();
+        let mut ssh_lines = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find(BEGIN) {
+            ssh_lines.push_str(&rest[..start]);
+            let block = &rest[start..];
+            let end = block.find(END).map_or(block.len(), |e| e + END.len());
+            let certs = crate::openpgp::parse_certs(&block[..end])
+                .map_err(|e| KeyError(format!("OpenPGP key block: {e}")))?;
+            keys.extend(certs.into_iter().map(|c| AllowedKey {
+                blob: Vec::new(),
+                comment: c.user_id.clone(),
+                fingerprint: c.fingerprint(),
+                pgp: Some(Box::new(c)),
+            }));
+            rest = &block[end..];
+        }
+        ssh_lines.push_str(rest);
+        for line in ssh_lines
+            .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(Self::parse)
-            .collect()
+        {
+            keys.push(Self::parse(line)?);
+        }
+        Ok(keys)
     }
 
-    /// OpenSSH fingerprint, `SHA256:…`.
+    /// Fingerprint: OpenSSH's `SHA256:…`, or an OpenPGP certificate's 40
+    /// hex digits.
     pub fn fingerprint(&self) -> &str {
         &self.fingerprint
     }
 
-    /// The key's comment (often the owner's name or email).
+    /// The key's comment (often the owner's name or email); an OpenPGP
+    /// certificate's first user id.
     pub fn comment(&self) -> &str {
         &self.comment
     }
@@ -254,13 +287,33 @@ pub fn verify_commit(data: &[u8], keys: &[AllowedKey]) -> Verification {
     };
     let payload = signed.to_bstring();
     let text = String::from_utf8_lossy(signature.as_ref());
-    let text = text.trim();
+    verify_armored(text.trim(), &payload, keys)
+}
+
+/// Checks the signature of a raw annotated tag object (its bytes as stored):
+/// the armored signature `git tag -s` appends to the message, over
+/// everything before it.
+pub fn verify_tag(data: &[u8], keys: &[AllowedKey]) -> Verification {
+    let start = ["-----BEGIN PGP SIGNATURE-----", ARMOR_BEGIN]
+        .iter()
+        .filter_map(|m| {
+            let m = format!("\n{m}");
+            data.windows(m.len())
+                .rposition(|w| w == m.as_bytes())
+                .map(|i| i + 1)
+        })
+        .max();
+    let Some(start) = start else {
+        return Verification::failed(SignatureKind::Unsigned, None, "the tag is not signed");
+    };
+    let text = String::from_utf8_lossy(&data[start..]);
+    verify_armored(text.trim(), &data[..start], keys)
+}
+
+/// Checks an armored signature of any supported format over `payload`.
+fn verify_armored(text: &str, payload: &[u8], keys: &[AllowedKey]) -> Verification {
     if text.starts_with("-----BEGIN PGP SIGNATURE-----") {
-        return Verification::failed(
-            SignatureKind::OpenPgp,
-            None,
-            "unverified: OpenPGP signatures are not supported",
-        );
+        return verify_openpgp(text, payload, keys);
     }
     if text.starts_with("-----BEGIN SIGNED MESSAGE-----") {
         return Verification::failed(
@@ -276,7 +329,32 @@ pub fn verify_commit(data: &[u8], keys: &[AllowedKey]) -> Verification {
             "unverified: the signature's format is not recognised",
         );
     }
-    verify_ssh(text, &payload, keys)
+    verify_ssh(text, payload, keys)
+}
+
+fn verify_openpgp(armored: &str, payload: &[u8], keys: &[AllowedKey]) -> Verification {
+    let kind = SignatureKind::OpenPgp;
+    let certs: Vec<&crate::openpgp::Cert> = keys.iter().filter_map(|k| k.pgp.as_deref()).collect();
+    let checked = crate::openpgp::verify(armored, payload, &certs);
+    let fp = checked.fingerprint.clone();
+    match checked.result {
+        Ok(i) => Verification {
+            kind,
+            fingerprint: fp,
+            signer: certs.get(i).map(|c| c.user_id.clone()),
+            verified: true,
+            reason: String::new(),
+        },
+        Err(_) if keys.is_empty() => Verification::failed(
+            kind,
+            fp.clone(),
+            format!(
+                "signed by OpenPGP key {}, but no signature policy lists keys for this repository",
+                fp.as_deref().unwrap_or("(unnamed)")
+            ),
+        ),
+        Err(reason) => Verification::failed(kind, fp, reason),
+    }
 }
 
 fn verify_ssh(armored: &str, payload: &[u8], keys: &[AllowedKey]) -> Verification {
@@ -521,5 +599,51 @@ impl Mirror {
             .find_commit(from_oid(commit))
             .map_err(|e| self.error(format!("cannot read commit {commit}: {}", chain(&e))))?;
         Ok(verify_commit(&c.data, keys))
+    }
+
+    /// The verification of the annotated tag `revision` names (`v1`,
+    /// `tags/v1` or `refs/tags/v1`) when it points at `commit`; `None` when
+    /// the revision names no annotated tag or the tag points elsewhere.
+    pub fn verify_tag(
+        &self,
+        revision: &str,
+        commit: Oid,
+        keys: &[AllowedKey],
+    ) -> Result<Option<Verification>, Error> {
+        let name = revision
+            .trim_start_matches("refs/")
+            .trim_start_matches("tags/");
+        if name.is_empty() {
+            return Ok(None);
+        }
+        let repo = self.repo();
+        let Ok(Some(mut reference)) = repo.try_find_reference(format!("refs/tags/{name}").as_str())
+        else {
+            return Ok(None);
+        };
+        let Some(target) = reference.target().try_id().map(|id| id.to_owned()) else {
+            return Ok(None);
+        };
+        let Ok(object) = repo.find_object(target) else {
+            return Ok(None);
+        };
+        if object.kind != gix::object::Kind::Tag {
+            return Ok(None);
+        }
+        let data = object.data.clone();
+        match reference.peel_to_id() {
+            Ok(id) if id.detach() == from_oid(commit) => {}
+            _ => return Ok(None),
+        }
+        let mut v = verify_tag(&data, keys);
+        if !v.verified && v.reason.is_empty() {
+            v.reason = "the tag's signature is not verified".into();
+        }
+        v.reason = if v.verified {
+            v.reason
+        } else {
+            format!("tag {name}: {}", v.reason)
+        };
+        Ok(Some(v))
     }
 }

@@ -247,73 +247,192 @@ fn allowed_keys_parse() {
     assert!(AllowedKey::parse(&format!("ssh-rsa {data}")).is_err());
 }
 
-/// A GPG-signed commit, when `gpg` can make a key here.
-fn gpg_signed_commit(repo: &Repo) -> Option<String> {
-    let home = repo.keys.path().join("gnupg");
-    std::fs::create_dir_all(&home).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+/// A GnuPG home of its own (its agent stopped when dropped) making keys
+/// and signing commits with real `gpg` through real `git`.
+struct Gpg {
+    home: tempfile::TempDir,
+}
+
+impl Gpg {
+    fn new() -> Self {
+        let home = tempfile::tempdir().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        Gpg { home }
     }
-    let envs = [("GNUPGHOME", home.as_path())];
-    let ok = Command::new("gpg")
-        .args([
-            "--batch",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "Ada <ada@example.com>",
-            "ed25519",
-            "sign",
-            "never",
-        ])
-        .env("GNUPGHOME", &home)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?
-        .status
-        .success();
-    if !ok {
-        return None;
-    }
-    std::fs::write(repo.path().join("a.yaml"), "gpg: 1\n").unwrap();
-    git(repo.path(), &["add", "-A"]);
-    run(
-        repo.path(),
-        "git",
-        &[
-            "-c",
-            "user.signingkey=ada@example.com",
-            "commit",
-            "-q",
-            "-S",
-            "-m",
+
+    fn gpg(&self, args: &[&str]) -> String {
+        let mut all = vec!["--batch", "--pinentry-mode", "loopback", "--passphrase", ""];
+        all.extend_from_slice(args);
+        let out = run(
+            self.home.path(),
             "gpg",
-        ],
-        &envs,
-    );
-    Some(git(repo.path(), &["rev-parse", "HEAD"]))
+            &all,
+            &[("GNUPGHOME", self.home.path())],
+        );
+        String::from_utf8(out).unwrap()
+    }
+
+    /// A new key (`algo`, `usage` as `--quick-gen-key` takes them); its
+    /// primary fingerprint.
+    fn key(&self, uid: &str, algo: &str, usage: &str) -> String {
+        self.gpg(&["--quick-gen-key", uid, algo, usage, "never"]);
+        self.fingerprints(uid)[0].clone()
+    }
+
+    /// Fingerprints of the key `uid` names: the primary's first, then its
+    /// subkeys'.
+    fn fingerprints(&self, uid: &str) -> Vec<String> {
+        self.gpg(&["--with-colons", "--list-keys", uid])
+            .lines()
+            .filter_map(|l| l.strip_prefix("fpr:"))
+            .map(|l| l.trim_matches(':').to_owned())
+            .collect()
+    }
+
+    fn export(&self, fpr: &str) -> String {
+        self.gpg(&["--armor", "--export", fpr])
+    }
+
+    /// Commits a change to `repo` signed with `key` (GnuPG picks a signing
+    /// subkey when the primary cannot sign).
+    fn commit(&self, repo: &Repo, key: &str, msg: &str) -> String {
+        std::fs::write(repo.path().join("a.yaml"), format!("gpg: {msg}\n")).unwrap();
+        git(repo.path(), &["add", "-A"]);
+        let signing = format!("user.signingkey={key}");
+        run(
+            repo.path(),
+            "git",
+            &["-c", &signing, "commit", "-q", "-S", "-m", msg],
+            &[("GNUPGHOME", self.home.path())],
+        );
+        git(repo.path(), &["rev-parse", "HEAD"])
+    }
+}
+
+impl Drop for Gpg {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf")
+            .args(["--kill", "gpg-agent"])
+            .env("GNUPGHOME", self.home.path())
+            .output();
+    }
 }
 
 #[test]
-fn openpgp_signature_is_reported_unsupported() {
+fn openpgp_ed25519_and_rsa_signatures_verify_with_the_right_certificate_only() {
+    let gpg = Gpg::new();
+    let ada = gpg.key("Ada <ada@example.com>", "ed25519", "sign");
+    let rsa = gpg.key("Rui <rui@example.com>", "rsa3072", "sign");
+    let eve = gpg.key("Eve <eve@example.com>", "ed25519", "sign");
+    let ada_keys = AllowedKey::parse_many(&gpg.export(&ada)).unwrap();
+    assert_eq!(ada_keys.len(), 1);
+    assert_eq!(ada_keys[0].fingerprint(), ada);
+    assert_eq!(ada_keys[0].comment(), "Ada <ada@example.com>");
+
     let repo = Repo::new();
-    let Some(sha) = gpg_signed_commit(&repo) else {
-        eprintln!("gpg cannot make a key here; skipped");
-        return;
-    };
-    let v = verify_commit(&repo.raw(&sha), &[]);
-    assert_eq!(v.kind, SignatureKind::OpenPgp);
+    for (who, uid) in [
+        (&ada, "Ada <ada@example.com>"),
+        (&rsa, "Rui <rui@example.com>"),
+    ] {
+        let sha = gpg.commit(&repo, who, &format!("signed by {uid}"));
+        let raw = repo.raw(&sha);
+        assert!(String::from_utf8_lossy(&raw).contains("gpgsig -----BEGIN PGP SIGNATURE-----"));
+        // Keys given together, SSH lines mixed in, as a keys file may.
+        let (_, ssh_pub) = keygen(
+            repo.keys.path(),
+            &format!("ssh{}", &who[..8]),
+            &["-t", "ed25519"],
+        );
+        let text = format!(
+            "{ssh_pub}\n{}\n# a comment\n{}",
+            gpg.export(&ada),
+            gpg.export(&rsa)
+        );
+        let keys = AllowedKey::parse_many(&text).unwrap();
+        assert_eq!(keys.len(), 3);
+        let v = verify_commit(&raw, &keys);
+        assert!(v.verified, "{v:?}");
+        assert_eq!(v.kind, SignatureKind::OpenPgp);
+        assert_eq!(v.fingerprint.as_deref(), Some(who.as_str()));
+        assert_eq!(v.signer.as_deref(), Some(uid));
+
+        let v = verify_commit(&raw, &AllowedKey::parse_many(&gpg.export(&eve)).unwrap());
+        assert!(!v.verified);
+        assert!(v.reason.contains("not an allowed key"), "{}", v.reason);
+        assert!(v.reason.contains(who.as_str()), "{}", v.reason);
+        let v = verify_commit(&raw, &[]);
+        assert!(v.reason.contains("no signature policy"), "{}", v.reason);
+    }
+}
+
+#[test]
+fn openpgp_signing_subkeys_tampering_and_revocation() {
+    let gpg = Gpg::new();
+    // A certification-only primary key with a signing subkey, as careful
+    // GnuPG users set up.
+    let primary = gpg.key("Bo <bo@example.com>", "ed25519", "cert");
+    gpg.gpg(&["--quick-add-key", &primary, "ed25519", "sign", "never"]);
+    let fprs = gpg.fingerprints(&primary);
+    assert_eq!(fprs.len(), 2, "{fprs:?}");
+    let repo = Repo::new();
+    let sha = gpg.commit(&repo, &primary, "deploy v1");
+    let keys = AllowedKey::parse_many(&gpg.export(&primary)).unwrap();
+    let v = verify_commit(&repo.raw(&sha), &keys);
+    assert!(v.verified, "{v:?}");
+    assert_eq!(v.fingerprint.as_deref(), Some(fprs[1].as_str()));
+    assert_eq!(v.signer.as_deref(), Some("Bo <bo@example.com>"));
+
+    // The same signature over another message, written as a real object.
+    let raw = String::from_utf8(repo.raw(&sha)).unwrap();
+    let forged = raw.replace("deploy v1", "deploy v2");
+    let path = repo.keys.path().join("forged");
+    std::fs::write(&path, &forged).unwrap();
+    let forged_sha = git(
+        repo.path(),
+        &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()],
+    );
+    let v = verify_commit(&repo.raw(&forged_sha), &keys);
     assert!(!v.verified);
-    assert_eq!(v.reason, "unverified: OpenPGP signatures are not supported");
-    // Stop the agent this test's GNUPGHOME started.
-    let _ = Command::new("gpgconf")
-        .args(["--kill", "gpg-agent"])
-        .env("GNUPGHOME", repo.keys.path().join("gnupg"))
-        .output();
+    assert!(v.reason.contains("bad OpenPGP signature"), "{}", v.reason);
+
+    // The key revoked with the certificate GnuPG wrote when making it.
+    let rev = gpg
+        .home
+        .path()
+        .join(format!("openpgp-revocs.d/{primary}.rev"));
+    let text = std::fs::read_to_string(&rev).unwrap();
+    let armored = text.replace(
+        ":-----BEGIN PGP PUBLIC KEY BLOCK-----",
+        "-----BEGIN PGP PUBLIC KEY BLOCK-----",
+    );
+    let imported = repo.keys.path().join("rev.asc");
+    std::fs::write(&imported, armored).unwrap();
+    gpg.gpg(&["--import", imported.to_str().unwrap()]);
+    let revoked = AllowedKey::parse_many(&gpg.export(&primary)).unwrap();
+    let v = verify_commit(&repo.raw(&sha), &revoked);
+    assert!(!v.verified);
+    assert!(v.reason.contains("revoked"), "{}", v.reason);
+}
+
+#[test]
+fn openpgp_key_blocks_that_are_not_keys_are_refused() {
+    for (text, want) in [
+        (
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nnot base64!\n-----END PGP PUBLIC KEY BLOCK-----\n",
+            "bad base64",
+        ),
+        (
+            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nmQ==\n=AAAA\n-----END PGP PUBLIC KEY BLOCK-----\n",
+            "checksum",
+        ),
+    ] {
+        let e = AllowedKey::parse_many(text).unwrap_err().to_string();
+        assert!(e.contains("OpenPGP key block") && e.contains(want), "{e}");
+    }
 }
 
 #[tokio::test]
@@ -338,14 +457,16 @@ async fn policy_is_enforced_through_the_cache() {
 
     let r = cache.resolve(&repo.url(), &signed).await.unwrap();
     let v = cache
-        .enforce_signature(&r.mirror, r.commit)
+        .enforce_signature(&r.mirror, r.commit, &signed)
         .unwrap()
         .unwrap();
     assert!(v.verified);
     assert!(cache.signature(&r.mirror, r.commit).unwrap().verified);
 
     let r = cache.resolve(&repo.url(), &unsigned).await.unwrap();
-    let e = cache.enforce_signature(&r.mirror, r.commit).unwrap_err();
+    let e = cache
+        .enforce_signature(&r.mirror, r.commit, &unsigned)
+        .unwrap_err();
     assert!(matches!(e, Error::Unverified { .. }));
     let text = e.to_string();
     assert!(
@@ -360,10 +481,125 @@ async fn policy_is_enforced_through_the_cache() {
     let r = cache.resolve(&other.url(), &sha).await.unwrap();
     assert!(
         cache
-            .enforce_signature(&r.mirror, r.commit)
+            .enforce_signature(&r.mirror, r.commit, &sha)
             .unwrap()
             .is_none()
     );
     let v = cache.signature(&r.mirror, r.commit).unwrap();
     assert_eq!(v.kind, SignatureKind::Unsigned);
+}
+
+#[tokio::test]
+async fn a_signed_annotated_tag_vouches_for_the_commit_it_points_at() {
+    let repo = Repo::new();
+    let (alice, alice_pub) = keygen(repo.keys.path(), "alice", &["-t", "ed25519"]);
+    let (mallory, _) = keygen(repo.keys.path(), "mallory", &["-t", "ed25519"]);
+    let gpg = Gpg::new();
+    let ada = gpg.key("Ada <ada@example.com>", "ed25519", "sign");
+    let unsigned = repo.commit("release", None);
+    let ssh_tag = |name: &str, key: &Path| {
+        let key = format!("user.signingkey={}", key.display());
+        git(
+            repo.path(),
+            &[
+                "-c",
+                "gpg.format=ssh",
+                "-c",
+                &key,
+                "tag",
+                "-s",
+                name,
+                "-m",
+                name,
+            ],
+        );
+    };
+    ssh_tag("v1.0.0", &alice);
+    ssh_tag("v1.0.1-mallory", &mallory);
+    run(
+        repo.path(),
+        "git",
+        &[
+            "-c",
+            &format!("user.signingkey={ada}"),
+            "tag",
+            "-s",
+            "v1.0.2-gpg",
+            "-m",
+            "gpg",
+        ],
+        &[("GNUPGHOME", gpg.home.path())],
+    );
+    git(
+        repo.path(),
+        &["tag", "-a", "v1.0.3-unsigned", "-m", "plain"],
+    );
+    git(repo.path(), &["tag", "v1.0.4-light"]);
+    let later = repo.commit("later", None);
+    ssh_tag("v2.0.0", &alice);
+
+    let c = tempfile::tempdir().unwrap();
+    let mut o = CacheOptions::new(c.path()).allow(["**"]);
+    o.fetch_interval = Duration::from_secs(60);
+    let mut keys = vec![AllowedKey::parse(&alice_pub).unwrap()];
+    keys.extend(AllowedKey::parse_many(&gpg.export(&ada)).unwrap());
+    o.signatures
+        .add(SignaturePolicy::new([repo.url()], keys, true).unwrap());
+    let cache = GitCache::open(o).unwrap();
+
+    for (tag, kind) in [
+        ("v1.0.0", SignatureKind::Ssh),
+        ("refs/tags/v1.0.0", SignatureKind::Ssh),
+        ("v1.0.2-gpg", SignatureKind::OpenPgp),
+    ] {
+        let r = cache.resolve(&repo.url(), tag).await.unwrap();
+        assert_eq!(r.commit.to_hex(), unsigned);
+        let v = cache
+            .enforce_signature(&r.mirror, r.commit, tag)
+            .unwrap()
+            .unwrap();
+        assert!(v.verified, "{tag}: {v:?}");
+        assert_eq!(v.kind, kind);
+    }
+    // The same commit by its sha, by a tag signed by an unlisted key, by an
+    // unsigned or a lightweight tag: the commit itself is not signed.
+    for (rev, reason) in [
+        (unsigned.as_str(), "the commit is not signed"),
+        ("v1.0.1-mallory", "the commit is not signed"),
+        ("v1.0.3-unsigned", "the commit is not signed"),
+        ("v1.0.4-light", "the commit is not signed"),
+    ] {
+        let r = cache.resolve(&repo.url(), rev).await.unwrap();
+        let e = cache
+            .enforce_signature(&r.mirror, r.commit, rev)
+            .unwrap_err();
+        assert!(e.to_string().ends_with(reason), "{rev}: {e}");
+    }
+    let r = cache.resolve(&repo.url(), "v1.0.1-mallory").await.unwrap();
+    let v = r.mirror.verify_tag(
+        "v1.0.1-mallory",
+        r.commit,
+        &[AllowedKey::parse(&alice_pub).unwrap()],
+    );
+    let v = v.unwrap().unwrap();
+    assert!(!v.verified);
+    assert!(
+        v.reason.starts_with("tag v1.0.1-mallory: signed by key"),
+        "{}",
+        v.reason
+    );
+    // A tag vouches only for the commit it points at.
+    let r = cache.resolve(&repo.url(), &later).await.unwrap();
+    assert!(
+        cache
+            .enforce_signature(&r.mirror, r.commit, "v1.0.0")
+            .is_err()
+    );
+    assert!(
+        cache
+            .enforce_signature(&r.mirror, r.commit, "v2.0.0")
+            .unwrap()
+            .unwrap()
+            .verified
+    );
 }

@@ -157,10 +157,14 @@ pub fn load_signatures(path: &Path) -> Result<kiln_git::SignaturePolicies> {
             );
         }
         let mut keys = Vec::new();
+        // Each entry an OpenSSH key line or an armored OpenPGP key block.
         for (j, k) in e.keys.iter().enumerate() {
-            keys.push(
-                kiln_git::AllowedKey::parse(k).with_context(|| format!("{}: keys[{j}]", at()))?,
-            );
+            let parsed = kiln_git::AllowedKey::parse_many(k)
+                .with_context(|| format!("{}: keys[{j}]", at()))?;
+            if parsed.is_empty() {
+                bail!("{}: keys[{j}] is empty", at());
+            }
+            keys.extend(parsed);
         }
         if let Some(f) = &e.keys_file {
             let text = std::fs::read_to_string(f)

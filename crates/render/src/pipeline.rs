@@ -225,7 +225,7 @@ impl Pipeline {
         // verified commits (one object read and one signature check).
         self.inner
             .git
-            .enforce_signature(&resolved.mirror, resolved.commit)?;
+            .enforce_signature(&resolved.mirror, resolved.commit, &req.revision)?;
         let resolve = start.elapsed();
         let app_path =
             normalize(&req.path).map_err(|e| PipelineError::InvalidRequest(e.to_string()))?;
