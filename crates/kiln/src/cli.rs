@@ -183,6 +183,12 @@ pub struct ServeArgs {
     /// listener, plaintext, no authentication).
     #[arg(long, env = "KILN_METRICS_LISTEN", value_name = "ADDR")]
     pub metrics_listen: Option<String>,
+    /// Export tracing spans over OTLP/gRPC to this collector endpoint
+    /// (`http://collector:4317`); service name from OTEL_SERVICE_NAME,
+    /// else `kiln-repo-server`. Only in binaries built with `--features otel`.
+    #[cfg(feature = "otel")]
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
     #[command(flatten)]
     pub tls: crate::serve::ServeTlsArgs,
     #[command(flatten)]

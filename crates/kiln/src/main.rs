@@ -22,7 +22,6 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    logging::init(&cli);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -32,6 +31,11 @@ fn main() -> ExitCode {
             eprintln!("error: cannot start the async runtime: {e}");
             return ExitCode::FAILURE;
         }
+    };
+    // Inside the runtime's context: an OTLP exporter's gRPC client needs it.
+    let _telemetry = {
+        let _in_runtime = runtime.enter();
+        logging::init(&cli)
     };
     let result = runtime.block_on(async {
         match cli.command {

@@ -254,8 +254,11 @@ impl Pipeline {
             let mirror = resolved.mirror.clone();
             let req = req.clone();
             let registry = registry.clone();
+            // The blocking thread renders inside the request's span.
+            let span = tracing::Span::current();
             async move {
                 tokio::task::spawn_blocking(move || {
+                    let _in = span.enter();
                     inner.render_commit(&registry, &mirror, commit, &app_path, &req, key, &ran)
                 })
                 .await
@@ -700,10 +703,14 @@ impl Pipeline {
             PipelineError::InvalidRequest("chart repositories are not available".into())
         })?;
         let (repo, chart, version) = (req.repo_url.clone(), req.chart.clone(), req.version.clone());
-        let fetched = tokio::task::spawn_blocking(move || charts.fetch(&repo, &chart, &version))
-            .await
-            .map_err(|e| PipelineError::Internal(format!("chart fetch task: {e}")))?
-            .map_err(fetch_error)?;
+        let span = tracing::Span::current();
+        let fetched = tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
+            charts.fetch(&repo, &chart, &version)
+        })
+        .await
+        .map_err(|e| PipelineError::Internal(format!("chart fetch task: {e}")))?
+        .map_err(fetch_error)?;
         let resolve = start.elapsed();
         let registry = self.inner.registry();
         let label = format!("{} {}", fetched.repo, fetched.chart);
@@ -741,8 +748,10 @@ impl Pipeline {
             let ran = ran.clone();
             let fetched = fetched.clone();
             let registry = registry.clone();
+            let span = tracing::Span::current();
             async move {
                 tokio::task::spawn_blocking(move || -> Result<Arc<Rendered>, PipelineError> {
+                    let _in = span.enter();
                     ran.store(true, Ordering::Relaxed);
                     inner.cache.count_render();
                     let (backend, top) = ArchiveBackend::open(&fetched).map_err(|m| {
