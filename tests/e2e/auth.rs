@@ -70,15 +70,7 @@ fn start_with_tokens(root: &Path) -> (GitDaemon, tempfile::TempDir, Kiln) {
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(
-        cache.path(),
-        &[
-            "--allow-repo",
-            "git://127.0.0.1:*/*",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let kiln = Kiln::with_config(cache.path(), &config);
     (daemon, cache, kiln)
 }
 
@@ -299,15 +291,7 @@ async fn render_queue_refuses_when_full_or_too_late() {
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(
-        cache.path(),
-        &[
-            "--allow-repo",
-            "git://127.0.0.1:*/*",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let kiln = Kiln::with_config(cache.path(), &config);
     let slow = |name: &'static str, timeout: Option<Duration>| {
         let url = url(name);
         let addr = kiln.channel_url();

@@ -70,15 +70,7 @@ async fn policy_renders_signed_commits_and_refuses_the_rest() {
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(
-        cache.path(),
-        &[
-            "--allow-repo",
-            "git://127.0.0.1:*/*",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let kiln = Kiln::with_config(cache.path(), &config);
     let mut c = kiln.client().await;
     let url = daemon.url("signed");
 
@@ -244,15 +236,7 @@ async fn openpgp_signed_commits_under_a_policy_from_a_keys_file() {
     )
     .unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let kiln = Kiln::start(
-        cache.path(),
-        &[
-            "--allow-repo",
-            "git://127.0.0.1:*/*",
-            "--config",
-            config.to_str().unwrap(),
-        ],
-    );
+    let kiln = Kiln::with_config(cache.path(), &config);
     let mut c = kiln.client().await;
     let url = daemon.url("signed");
 

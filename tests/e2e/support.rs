@@ -463,6 +463,20 @@ impl Kiln {
         }
     }
 
+    /// Starts `kiln serve` allowing every repository on 127.0.0.1's `git
+    /// daemon`, with the configuration file `config`.
+    pub fn with_config(cache_dir: &Path, config: &Path) -> Kiln {
+        Kiln::start(
+            cache_dir,
+            &[
+                "--allow-repo",
+                "git://127.0.0.1:*/*",
+                "--config",
+                config.to_str().unwrap(),
+            ],
+        )
+    }
+
     pub async fn client(&self) -> RepoServerClient<Channel> {
         RepoServerClient::connect(format!("http://{}", self.addr))
             .await

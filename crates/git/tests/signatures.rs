@@ -118,6 +118,18 @@ impl Repo {
     fn url(&self) -> String {
         format!("file://{}", self.path().display())
     }
+
+    /// Writes a copy of `commit` with `from` replaced by `to` (its
+    /// signature header kept) as a real object; returns its sha.
+    fn forge(&self, commit: &str, from: &str, to: &str) -> String {
+        let raw = String::from_utf8(self.raw(commit)).unwrap();
+        let path = self.keys.path().join("forged");
+        std::fs::write(&path, raw.replace(from, to)).unwrap();
+        git(
+            self.path(),
+            &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()],
+        )
+    }
 }
 
 #[test]
@@ -186,13 +198,7 @@ fn tampered_commit_fails() {
         let raw = String::from_utf8(repo.raw(&sha)).unwrap();
         assert!(raw.contains("gpgsig -----BEGIN SSH SIGNATURE-----"));
         // Same header and signature, another message, written as a real object.
-        let forged = raw.replace("deploy v1", "deploy v2");
-        let path = repo.keys.path().join("forged");
-        std::fs::write(&path, &forged).unwrap();
-        let forged_sha = git(
-            repo.path(),
-            &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()],
-        );
+        let forged_sha = repo.forge(&sha, "deploy v1", "deploy v2");
         assert_ne!(forged_sha, sha);
         let v = verify_commit(&repo.raw(&forged_sha), &keys);
         assert_eq!(v.kind, SignatureKind::Ssh);
@@ -387,14 +393,7 @@ fn openpgp_signing_subkeys_tampering_and_revocation() {
     assert_eq!(v.signer.as_deref(), Some("Bo <bo@example.com>"));
 
     // The same signature over another message, written as a real object.
-    let raw = String::from_utf8(repo.raw(&sha)).unwrap();
-    let forged = raw.replace("deploy v1", "deploy v2");
-    let path = repo.keys.path().join("forged");
-    std::fs::write(&path, &forged).unwrap();
-    let forged_sha = git(
-        repo.path(),
-        &["hash-object", "-t", "commit", "-w", path.to_str().unwrap()],
-    );
+    let forged_sha = repo.forge(&sha, "deploy v1", "deploy v2");
     let v = verify_commit(&repo.raw(&forged_sha), &keys);
     assert!(!v.verified);
     assert!(v.reason.contains("bad OpenPGP signature"), "{}", v.reason);
