@@ -275,14 +275,28 @@ impl GitCache {
 
     /// Checks a commit's signature against the keys of the repository's
     /// signature policy (without a policy no key is allowed, so a signed
-    /// commit is reported unverified).
-    pub fn signature(&self, mirror: &Mirror, commit: Oid) -> Result<Verification, Error> {
+    /// commit is reported unverified). When the commit's own signature does
+    /// not verify and `revision` names an annotated tag pointing at it whose
+    /// signature does, that tag's verification is the answer.
+    pub fn signature(
+        &self,
+        mirror: &Mirror,
+        commit: Oid,
+        revision: &str,
+    ) -> Result<Verification, Error> {
         let keys = self
             .options
             .signatures
             .find(mirror.url())
             .map_or(&[][..], |p| p.keys());
-        mirror.verify_signature(commit, keys)
+        let v = mirror.verify_signature(commit, keys)?;
+        if !v.verified
+            && let Some(tag) = mirror.verify_tag(revision, commit, keys)?
+            && tag.verified
+        {
+            return Ok(tag);
+        }
+        Ok(v)
     }
 
     /// Refuses a commit whose repository's policy requires a verified
@@ -299,15 +313,7 @@ impl GitCache {
         let Some(policy) = self.options.signatures.find(mirror.url()) else {
             return Ok(None);
         };
-        let mut v = mirror.verify_signature(commit, policy.keys())?;
-        // An annotated tag the revision names, verified and pointing at
-        // this commit, vouches for it as a signed commit would.
-        if !v.verified
-            && let Some(tag) = mirror.verify_tag(revision, commit, policy.keys())?
-            && tag.verified
-        {
-            v = tag;
-        }
+        let v = self.signature(mirror, commit, revision)?;
         if policy.require() && !v.verified {
             return Err(Error::Unverified {
                 repo: mirror.url().key().to_owned(),

@@ -460,7 +460,12 @@ async fn policy_is_enforced_through_the_cache() {
         .unwrap()
         .unwrap();
     assert!(v.verified);
-    assert!(cache.signature(&r.mirror, r.commit).unwrap().verified);
+    assert!(
+        cache
+            .signature(&r.mirror, r.commit, &signed)
+            .unwrap()
+            .verified
+    );
 
     let r = cache.resolve(&repo.url(), &unsigned).await.unwrap();
     let e = cache
@@ -484,7 +489,7 @@ async fn policy_is_enforced_through_the_cache() {
             .unwrap()
             .is_none()
     );
-    let v = cache.signature(&r.mirror, r.commit).unwrap();
+    let v = cache.signature(&r.mirror, r.commit, &sha).unwrap();
     assert_eq!(v.kind, SignatureKind::Unsigned);
 }
 
@@ -559,6 +564,11 @@ async fn a_signed_annotated_tag_vouches_for_the_commit_it_points_at() {
             .unwrap();
         assert!(v.verified, "{tag}: {v:?}");
         assert_eq!(v.kind, kind);
+        // ResolveRevision's report names the tag's signature too.
+        let reported = cache.signature(&r.mirror, r.commit, tag).unwrap();
+        assert_eq!(reported, v);
+        let by_sha = cache.signature(&r.mirror, r.commit, &unsigned).unwrap();
+        assert_eq!(by_sha.kind, SignatureKind::Unsigned);
     }
     // The same commit by its sha, by a tag signed by an unlisted key, by an
     // unsigned or a lightweight tag: the commit itself is not signed.

@@ -204,12 +204,16 @@ impl RepoServerService {
             .map_err(git_status)
     }
 
-    /// The resolved commit's signature, checked against the repository's
-    /// signature policy.
-    async fn signature(&self, r: &kiln_git::Resolved) -> Result<pb::CommitSignature, Status> {
+    /// The resolved commit's signature (or the signed tag's the revision
+    /// names), checked against the repository's signature policy.
+    async fn signature(
+        &self,
+        r: &kiln_git::Resolved,
+        revision: &str,
+    ) -> Result<pb::CommitSignature, Status> {
         let git = self.pipeline.git().clone();
-        let (mirror, commit) = (r.mirror.clone(), r.commit);
-        let v = tokio::task::spawn_blocking(move || git.signature(&mirror, commit))
+        let (mirror, commit, revision) = (r.mirror.clone(), r.commit, revision.to_owned());
+        let v = tokio::task::spawn_blocking(move || git.signature(&mirror, commit, &revision))
             .await
             .map_err(|e| Status::internal(format!("signature task: {e}")))?
             .map_err(git_status)?;
@@ -237,7 +241,7 @@ impl RepoServer for RepoServerService {
             |r| r.repo_url.as_str(),
             |req| async move {
                 let r = self.resolve(&req.repo_url, &req.revision).await?;
-                let signature = self.signature(&r).await?;
+                let signature = self.signature(&r, &req.revision).await?;
                 Ok(pb::ResolveRevisionResponse {
                     commit_sha: r.commit.to_hex(),
                     resolved_ref: r.reference.unwrap_or_default(),
@@ -262,7 +266,7 @@ impl RepoServer for RepoServerService {
             |r| r.repo_url.as_str(),
             |req| async move {
                 let r = self.resolve(&req.repo_url, &req.revision).await?;
-                let signature = self.signature(&r).await?;
+                let signature = self.signature(&r, &req.revision).await?;
                 let mirror = r.mirror.clone();
                 let md = tokio::task::spawn_blocking(move || mirror.metadata(r.commit))
                     .await
