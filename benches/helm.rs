@@ -72,9 +72,13 @@ fn main() {
     let root = corpus();
     println!("| chart | objects | Kiln plugin, median | Helm v4 SDK render, median | speed-up |");
     println!("|---|---|---|---|---|");
+    // Small (one template), medium (the app chart, and an umbrella with
+    // subcharts) and large (an ingress-nginx-like chart, 14 templates).
     for (case, chart, release, namespace) in [
+        ("legacy-default", "legacy", "old", "default"),
         ("app-default", "app", "web", "prod"),
         ("umbrella-default", "umbrella", "plat", "platform"),
+        ("ingress-default", "ingress", "edge", "ingress"),
     ] {
         let mut params = BTreeMap::new();
         params.insert("release-name".to_owned(), release.to_owned());
